@@ -1,0 +1,26 @@
+#pragma once
+// Each subcommand registers itself on the app; entry points stay thin: parse, build options, call the library.
+#include <CLI/CLI.hpp>
+
+#include <string>
+#include <vector>
+
+namespace seqrec::cli {
+
+void add_synth_command(CLI::App& app);
+void add_etl_command(CLI::App& app);
+void add_train_command(CLI::App& app);
+void add_evaluate_command(CLI::App& app);
+void add_predict_command(CLI::App& app);
+
+/// "10,20" -> {10, 20}; throws InvalidInput naming `option` for anything that is not a positive integer.
+std::vector<int64_t> parse_k_list(const std::string& text, const std::string& option);
+
+/// --threads and --device, shared by every command that runs a model.
+struct RuntimeFlags {
+  int threads = 0;
+  std::string device = "cpu";
+  void add_to(CLI::App& command);
+};
+
+}  // namespace seqrec::cli

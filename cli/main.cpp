@@ -1,0 +1,59 @@
+#include <cstdio>
+#include <exception>
+
+#include "commands.h"
+#include "seqrec/common/error.h"
+#include "seqrec/common/runtime.h"
+
+namespace seqrec::cli {
+
+std::vector<int64_t> parse_k_list(const std::string& text, const std::string& option) {
+  std::vector<int64_t> ks;
+  size_t start = 0;
+  while (start <= text.size()) {
+    size_t end = text.find(',', start);
+    if (end == std::string::npos) end = text.size();
+    std::string part = text.substr(start, end - start);
+    size_t used = 0;
+    long long k = 0;
+    try {
+      k = std::stoll(part, &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    SEQREC_CHECK(used == part.size() && !part.empty(), option, ": '", part, "' is not an integer (expected e.g. 10,20)");
+    SEQREC_CHECK(k > 0, option, " must be > 0, got ", k);
+    ks.push_back(k);
+    start = end + 1;
+  }
+  return ks;
+}
+
+void RuntimeFlags::add_to(CLI::App& command) {
+  command.add_option("--threads", threads, "CPU threads (0 = all cores)")->capture_default_str()->group("Runtime");
+  command.add_option("--device", device, "cpu, cuda, cuda:N or auto")->capture_default_str()->group("Runtime");
+}
+
+}  // namespace seqrec::cli
+
+int main(int argc, char** argv) {
+  CLI::App app{"seqrec: session-based next-item recommendation, from raw events to served top-k"};
+  app.require_subcommand(1);
+  app.set_config("--config", "", "read options from a TOML/INI file (flags override it)");
+  seqrec::cli::add_synth_command(app);
+  seqrec::cli::add_etl_command(app);
+  seqrec::cli::add_train_command(app);
+  seqrec::cli::add_evaluate_command(app);
+  seqrec::cli::add_predict_command(app);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int code = app.exit(e);
+    // Usage errors exit 2 (help and version exit 0), as the house style asks.
+    return code == 0 ? 0 : 2;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "error: %s\n", e.what());
+    return 1;
+  }
+  return 0;
+}

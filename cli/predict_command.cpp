@@ -1,0 +1,85 @@
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+#include "commands.h"
+#include "seqrec/common/error.h"
+#include "seqrec/common/io.h"
+#include "seqrec/common/runtime.h"
+#include "seqrec/serve/predictor.h"
+
+namespace seqrec::cli {
+
+namespace {
+struct PredictFlags {
+  std::string data, run, checkpoint, input, out = "-", format = "csv";
+  std::string session_col, item_col, timestamp_col;
+  int64_t top_k = 10;
+  RuntimeFlags runtime;
+};
+
+std::string csv_field(const std::string& s) {
+  if (s.find_first_of(",\"\n") == std::string::npos) return s;
+  std::string q = "\"";
+  for (char c : s) q += c == '"' ? std::string("\"\"") : std::string(1, c);
+  return q + "\"";
+}
+}  // namespace
+
+void add_predict_command(CLI::App& app) {
+  auto* cmd = app.add_subcommand("predict", "raw events in, top-k raw item ids with scores per session out");
+  auto f = std::make_shared<PredictFlags>();
+  cmd->add_option("--data,-d", f->data, "ETL output folder (its fitted workflow is applied)")->required();
+  cmd->add_option("--run,-r", f->run, "run folder (uses its checkpoint.pt)");
+  cmd->add_option("--checkpoint", f->checkpoint, "a checkpoint file instead of --run");
+  cmd->add_option("--input,-i", f->input, "delimited events: session_id,item_id,timestamp by default")->required();
+  cmd->add_option("--out,-o", f->out, "output file, - for stdout")->capture_default_str();
+  cmd->add_option("--format", f->format, "csv or json")->capture_default_str();
+  cmd->add_option("--top-k,-k", f->top_k, "recommendations per session")->capture_default_str();
+  cmd->add_option("--session-col", f->session_col, "session column (default session_id)");
+  cmd->add_option("--item-col", f->item_col, "item column (default item_id)");
+  cmd->add_option("--timestamp-col", f->timestamp_col, "timestamp column (default timestamp)");
+  f->runtime.add_to(*cmd);
+  cmd->callback([f] {
+    SEQREC_CHECK(f->top_k > 0, "--top-k must be > 0, got ", f->top_k);
+    SEQREC_CHECK(f->format == "csv" || f->format == "json", "--format must be csv or json, got '", f->format, "'");
+    SEQREC_CHECK(!f->run.empty() || !f->checkpoint.empty(), "give --run DIR or --checkpoint FILE");
+    set_threads(f->runtime.threads);
+    const auto device = parse_device(f->runtime.device);
+    const std::filesystem::path checkpoint = f->checkpoint.empty() ? std::filesystem::path(f->run) / "checkpoint.pt" : std::filesystem::path(f->checkpoint);
+    auto predictor = serve::Predictor::load(f->data, checkpoint, device);
+
+    // Requests carry plain session_id,item_id,timestamp columns, whatever raw layout the workflow was fitted on;
+    // the sessionizing options (repeats, truncation) stay the fitted ones.
+    etl::WorkflowOptions read_options = predictor.workflow().options();
+    read_options.delimiter = 0;
+    read_options.columns = etl::EventColumns{};
+    if (!f->session_col.empty()) read_options.columns.session = f->session_col;
+    if (!f->item_col.empty()) read_options.columns.item = f->item_col;
+    if (!f->timestamp_col.empty()) read_options.columns.timestamp = f->timestamp_col;
+    etl::ReadStats stats;
+    auto events = etl::read_events(f->input, read_options, stats);
+    auto recommendations = predictor.predict(std::move(events), f->top_k);
+
+    std::ostringstream out;
+    if (f->format == "csv") {
+      out << "session_id,rank,item_id,score\n";
+      for (const auto& r : recommendations)
+        for (size_t j = 0; j < r.items.size(); ++j)
+          out << csv_field(r.session_id) << ',' << (j + 1) << ',' << csv_field(r.items[j]) << ',' << r.scores[j] << '\n';
+    } else {
+      nlohmann::json j = nlohmann::json::array();
+      for (const auto& r : recommendations) j.push_back({{"session_id", r.session_id}, {"item_ids", r.items}, {"scores", r.scores}});
+      out << j.dump(2) << '\n';
+    }
+    if (f->out == "-")
+      std::cout << out.str();
+    else
+      write_text_file_atomic(f->out, out.str());
+    std::fprintf(stderr, "[predict] %zu sessions from %lld events\n", recommendations.size(),
+                 static_cast<long long>(stats.rows_read));
+  });
+}
+
+}  // namespace seqrec::cli

@@ -1,0 +1,25 @@
+#pragma once
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace seqrec::etl {
+
+/// How a timestamp column is written.
+enum class TimestampFormat { kAuto, kSeconds, kMilliseconds, kIso8601 };
+
+TimestampFormat parse_timestamp_format(const std::string& name);
+std::string to_string(TimestampFormat format);
+
+/// Parses one timestamp into milliseconds since the Unix epoch (UTC); nullopt when it is not one.
+/// kAuto: integers above 1e11 are milliseconds, other numbers seconds, anything with '-' ISO-8601
+/// ("2014-04-01", "2014-04-01T10:22:05.123Z", "2014-04-01 10:22:05+02:00").
+std::optional<int64_t> parse_timestamp_ms(std::string_view text, TimestampFormat format);
+
+/// Days since 1970-01-01 of a civil date (proleptic Gregorian).
+int64_t days_from_civil(int64_t year, unsigned month, unsigned day);
+
+constexpr int64_t kMillisPerDay = 86400000;
+
+}  // namespace seqrec::etl

@@ -1,0 +1,42 @@
+#pragma once
+#include <ATen/core/Tensor.h>
+
+#include <cstdint>
+#include <limits>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace seqrec::metrics {
+
+/// Rank of a target that cannot be hit (e.g. an out-of-vocabulary item): a miss at every k.
+constexpr int64_t kMissRank = std::numeric_limits<int64_t>::max();
+
+/// DESIGN.md §4, one relevant item: rank is 1-based.
+double recall_at(int64_t rank, int64_t k);
+double ndcg_at(int64_t rank, int64_t k);
+double mrr_at(int64_t rank, int64_t k);
+double precision_at(int64_t rank, int64_t k);
+
+/// rank = 1 + number of items scored strictly higher than the target. scores: [B, V] with reserved ids
+/// at -inf; targets: [B]. Targets below `first_valid_id` (padding, null, OOV) get kMissRank.
+std::vector<int64_t> target_ranks(const at::Tensor& scores, const at::Tensor& targets, int64_t first_valid_id = 3);
+
+/// Averages ranking metrics over a stream of ranks, for each k.
+class RankingMeter {
+ public:
+  explicit RankingMeter(std::vector<int64_t> ks);
+  void add(int64_t rank);
+  void add(const std::vector<int64_t>& ranks);
+  int64_t count() const { return count_; }
+  /// "ndcg@10", "recall@10", "mrr@10", ... -> mean over the ranks added (0 when none).
+  std::map<std::string, double> results() const;
+  const std::vector<int64_t>& ks() const { return ks_; }
+
+ private:
+  std::vector<int64_t> ks_;
+  std::vector<double> ndcg_, recall_, mrr_;
+  int64_t count_ = 0;
+};
+
+}  // namespace seqrec::metrics

@@ -1,0 +1,91 @@
+#include "seqrec/train/checkpoint.h"
+
+#include <torch/optim/optimizer.h>
+#include <torch/serialize/input-archive.h>
+#include <torch/serialize/output-archive.h>
+
+#include "seqrec/common/error.h"
+#include "seqrec/common/io.h"
+
+namespace seqrec::train {
+
+namespace {
+constexpr int kCheckpointVersion = 1;
+const char* kMetaKey = "seqrec_meta";
+}  // namespace
+
+nlohmann::json CheckpointMeta::to_json() const {
+  return {{"format", "seqrec-checkpoint"}, {"version", kCheckpointVersion}, {"model", model.to_json()},
+          {"schema_fingerprint", schema_fingerprint}, {"train_options", train_options}, {"epoch", epoch},
+          {"step", step}, {"best_metric", best_metric}};
+}
+
+CheckpointMeta CheckpointMeta::from_json(const nlohmann::json& j) {
+  CheckpointMeta m;
+  m.model = model::ModelConfig::from_json(j.at("model"));
+  m.schema_fingerprint = j.at("schema_fingerprint");
+  m.train_options = j.value("train_options", nlohmann::json::object());
+  m.epoch = j.value("epoch", int64_t{0});
+  m.step = j.value("step", int64_t{0});
+  m.best_metric = j.value("best_metric", 0.0);
+  return m;
+}
+
+void save_checkpoint(const std::filesystem::path& path, model::Gpt2& model, const CheckpointMeta& meta,
+                     torch::optim::Optimizer* optimizer) {
+  torch::serialize::OutputArchive archive;
+  model->save(archive);
+  archive.write(kMetaKey, c10::IValue(meta.to_json().dump()));
+  if (optimizer) {
+    torch::serialize::OutputArchive optimizer_archive;
+    optimizer->save(optimizer_archive);
+    archive.write("optimizer", optimizer_archive);
+  }
+  if (path.has_parent_path()) std::filesystem::create_directories(path.parent_path());
+  std::filesystem::path tmp = path;
+  tmp += ".tmp";
+  archive.save_to(tmp.string());
+  std::filesystem::rename(tmp, path);
+}
+
+LoadedCheckpoint load_checkpoint(const std::filesystem::path& path, c10::Device device) {
+  require_exists(path, "checkpoint");
+  LoadedCheckpoint loaded;
+  torch::serialize::InputArchive archive;
+  c10::IValue meta_value;
+  try {
+    archive.load_from(path.string(), device);
+    SEQREC_CHECK(archive.try_read(kMetaKey, meta_value), "checkpoint '", path.string(),
+                 "' has no seqrec metadata; it was not written by seqrec train");
+  } catch (const c10::Error& e) {
+    throw InvalidInput("checkpoint '" + path.string() + "' is damaged or not a seqrec checkpoint: " + e.what_without_backtrace());
+  }
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(meta_value.toStringRef());
+    SEQREC_CHECK(j.value("version", 0) <= kCheckpointVersion, "checkpoint '", path.string(), "' has format version ",
+                 j.value("version", 0), ", newer than this seqrec reads (", kCheckpointVersion, "); upgrade seqrec");
+    loaded.meta = CheckpointMeta::from_json(j);
+  } catch (const nlohmann::json::exception& e) {
+    throw InvalidInput("checkpoint '" + path.string() + "' has damaged metadata: " + e.what());
+  }
+  loaded.model = model::Gpt2(loaded.meta.model);
+  try {
+    loaded.model->load(archive);
+  } catch (const c10::Error& e) {
+    throw InvalidInput("checkpoint '" + path.string() + "' weights do not match its config: " + e.what_without_backtrace());
+  }
+  loaded.model->to(device);
+  loaded.model->eval();
+  return loaded;
+}
+
+void check_schema_matches(const CheckpointMeta& meta, const std::string& schema_fingerprint,
+                          const std::filesystem::path& checkpoint, const std::filesystem::path& schema_path) {
+  SEQREC_CHECK(meta.schema_fingerprint == schema_fingerprint, "checkpoint '", checkpoint.string(),
+               "' was trained on another schema (fingerprint ", meta.schema_fingerprint, ", ", meta.model.num_items,
+               " item ids) than '", schema_path.string(), "' (fingerprint ", schema_fingerprint,
+               "); train a model on this data or point --data at the data the model was trained on");
+}
+
+}  // namespace seqrec::train
