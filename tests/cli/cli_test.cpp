@@ -1,0 +1,114 @@
+#include <nlohmann/json.hpp>
+
+#include "seqrec/common/io.h"
+#include "support.h"
+
+namespace seqrec {
+
+class CliTest : public test::TempDirTest {
+ protected:
+  std::string q(const std::filesystem::path& p) const { return "'" + p.string() + "'"; }
+  /// synth -> etl -> train, one epoch, as a user would run it.
+  void build_pipeline() {
+    ASSERT_EQ(test::run_cli("synth --out " + q(path("events.csv")) + " --sessions 400 --items 60 --days 3 --seed 5").exit_code, 0);
+    auto etl = test::run_cli("etl --input " + q(path("events.csv")) + " --out " + q(path("data")) + " --drop-repeats");
+    ASSERT_EQ(etl.exit_code, 0) << etl.output;
+    auto train = test::run_cli("train --data " + q(path("data")) + " --run " + q(path("run")) +
+                               " --d-model 16 --heads 2 --layers 1 --epochs 1 --threads 1");
+    ASSERT_EQ(train.exit_code, 0) << train.output;
+  }
+};
+
+TEST_F(CliTest, EndToEndSynthEtlTrainEvaluatePredict) {
+  build_pipeline();
+  auto eval = test::run_cli("evaluate --data " + q(path("data")) + " --run " + q(path("run")) + " --json " + q(path("m.json")));
+  ASSERT_EQ(eval.exit_code, 0) << eval.output;
+  EXPECT_NE(eval.output.find("popularity"), std::string::npos) << eval.output;
+  EXPECT_NE(eval.output.find("ndcg@20"), std::string::npos) << eval.output;
+  auto j = nlohmann::json::parse(read_text_file(path("m.json")));
+  ASSERT_EQ(j["results"].size(), 2u);
+  EXPECT_EQ(j["results"][1]["name"], "popularity");
+  for (const auto& r : j["results"])
+    for (const char* m : {"ndcg@10", "recall@10", "mrr@10", "ndcg@20", "recall@20", "mrr@20"}) {
+      double v = r["metrics"][m];
+      EXPECT_GE(v, 0.0);
+      EXPECT_LE(v, 1.0);
+    }
+
+  write("request.csv", "session_id,item_id,timestamp\nu1,100001,1704067200\nu1,100002,1704067260\nu2,unknown-item,1704067200\n");
+  auto csv = test::run_cli("predict --data " + q(path("data")) + " --run " + q(path("run")) + " --input " + q(path("request.csv")) +
+                           " --top-k 3 --out " + q(path("recs.csv")));
+  ASSERT_EQ(csv.exit_code, 0) << csv.output;
+  auto text = read_text_file(path("recs.csv"));
+  EXPECT_EQ(text.rfind("session_id,rank,item_id,score\n", 0), 0u) << text;
+  EXPECT_EQ(std::count(text.begin(), text.end(), '\n'), 1 + 2 * 3) << text;
+  EXPECT_NE(text.find("u2,3,"), std::string::npos) << text;
+  auto json = test::run_cli("predict --data " + q(path("data")) + " --run " + q(path("run")) + " --input " + q(path("request.csv")) +
+                            " --top-k 2 --format json --out " + q(path("recs.json")));
+  ASSERT_EQ(json.exit_code, 0) << json.output;
+  auto recs = nlohmann::json::parse(read_text_file(path("recs.json")));
+  ASSERT_EQ(recs.size(), 2u);
+  EXPECT_EQ(recs[0]["session_id"], "u1");
+  EXPECT_EQ(recs[0]["item_ids"].size(), 2u);
+}
+
+TEST_F(CliTest, MissingInputFileIsNamed) {
+  auto r = test::run_cli("etl --input " + q(path("nope.csv")) + " --out " + q(path("out")));
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.output.find("error: file '" + path("nope.csv").string() + "' does not exist"), std::string::npos) << r.output;
+}
+
+TEST_F(CliTest, MissingColumnIsNamedWithTheFile) {
+  write("e.csv", "sid,item_id,timestamp\n1,a,1\n");
+  auto r = test::run_cli("etl --input " + q(path("e.csv")) + " --out " + q(path("out")));
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.output.find("e.csv:1: no column named 'session_id'"), std::string::npos) << r.output;
+  EXPECT_FALSE(std::filesystem::exists(path("out/sessions")));
+}
+
+TEST_F(CliTest, UnparsableTimestampNamesLineAndColumn) {
+  write("e.csv", "session_id,item_id,timestamp\n1,a,1\n1,b,2024-99-99\n");
+  auto r = test::run_cli("etl --input " + q(path("e.csv")) + " --out " + q(path("out")));
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.output.find("e.csv:3:3 (column 'timestamp'): cannot parse '2024-99-99'"), std::string::npos) << r.output;
+}
+
+TEST_F(CliTest, EmptyFileIsAnError) {
+  write("empty.csv", "");
+  auto r = test::run_cli("etl --input " + q(path("empty.csv")) + " --out " + q(path("out")));
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.output.find("the file is empty"), std::string::npos) << r.output;
+  write("header.csv", "session_id,item_id,timestamp\n");
+  r = test::run_cli("etl --input " + q(path("header.csv")) + " --out " + q(path("out")));
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.output.find("header only"), std::string::npos) << r.output;
+}
+
+TEST_F(CliTest, NonPositiveKIsAnErrorNamingTheOption) {
+  build_pipeline();
+  auto r = test::run_cli("evaluate --data " + q(path("data")) + " --run " + q(path("run")) + " --k 10,0");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.output.find("--k must be > 0"), std::string::npos) << r.output;
+  write("request.csv", "session_id,item_id,timestamp\nu1,100001,1704067200\n");
+  r = test::run_cli("predict --data " + q(path("data")) + " --run " + q(path("run")) + " --input " + q(path("request.csv")) + " --top-k 0");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.output.find("--top-k must be > 0"), std::string::npos) << r.output;
+}
+
+TEST_F(CliTest, CheckpointFromAnotherSchemaIsRefused) {
+  build_pipeline();
+  // Other data: a different catalogue, so a different schema.
+  ASSERT_EQ(test::run_cli("synth --out " + q(path("other.csv")) + " --sessions 300 --items 90 --days 3 --seed 9").exit_code, 0);
+  ASSERT_EQ(test::run_cli("etl --input " + q(path("other.csv")) + " --out " + q(path("other"))).exit_code, 0);
+  auto r = test::run_cli("evaluate --data " + q(path("other")) + " --run " + q(path("run")));
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.output.find("was trained on another schema"), std::string::npos) << r.output;
+}
+
+TEST_F(CliTest, UsageErrorsExitTwo) {
+  auto r = test::run_cli("train --epochs 3");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.output.find("--data"), std::string::npos) << r.output;
+}
+
+}  // namespace seqrec

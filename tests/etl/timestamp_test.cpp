@@ -1,0 +1,39 @@
+#include "seqrec/etl/timestamp.h"
+
+#include <gtest/gtest.h>
+
+#include "seqrec/common/error.h"
+
+namespace seqrec::etl {
+
+TEST(TimestampTest, ParsesEpochSecondsAndMilliseconds) {
+  EXPECT_EQ(parse_timestamp_ms("1704067200", TimestampFormat::kAuto), 1704067200000);
+  EXPECT_EQ(parse_timestamp_ms("1704067200123", TimestampFormat::kAuto), 1704067200123);
+  EXPECT_EQ(parse_timestamp_ms("1704067200.5", TimestampFormat::kSeconds), 1704067200500);
+  EXPECT_EQ(parse_timestamp_ms("1500", TimestampFormat::kMilliseconds), 1500);
+}
+
+TEST(TimestampTest, ParsesIso8601WithZonesAndFractions) {
+  EXPECT_EQ(parse_timestamp_ms("2024-01-01", TimestampFormat::kAuto), 1704067200000);
+  EXPECT_EQ(parse_timestamp_ms("2024-01-01T00:00:01Z", TimestampFormat::kAuto), 1704067201000);
+  EXPECT_EQ(parse_timestamp_ms("2024-01-01 00:00:01.250", TimestampFormat::kIso8601), 1704067201250);
+  EXPECT_EQ(parse_timestamp_ms("2024-01-01T02:00:00+02:00", TimestampFormat::kAuto), 1704067200000);
+  EXPECT_EQ(parse_timestamp_ms("2014-04-07T10:51:09.277Z", TimestampFormat::kAuto), 1396867869277);
+}
+
+TEST(TimestampTest, RejectsGarbage) {
+  EXPECT_FALSE(parse_timestamp_ms("", TimestampFormat::kAuto));
+  EXPECT_FALSE(parse_timestamp_ms("yesterday", TimestampFormat::kAuto));
+  EXPECT_FALSE(parse_timestamp_ms("2024-13-01", TimestampFormat::kAuto));
+  EXPECT_FALSE(parse_timestamp_ms("12abc", TimestampFormat::kSeconds));
+  EXPECT_FALSE(parse_timestamp_ms("1704067200", TimestampFormat::kIso8601));
+  EXPECT_THROW(parse_timestamp_format("weeks"), InvalidInput);
+}
+
+TEST(TimestampTest, DaysFromCivilMatchesKnownDates) {
+  EXPECT_EQ(days_from_civil(1970, 1, 1), 0);
+  EXPECT_EQ(days_from_civil(2008, 4, 1), 13970);
+  EXPECT_EQ(days_from_civil(2000, 3, 1), 11017);
+}
+
+}  // namespace seqrec::etl

@@ -1,0 +1,59 @@
+#pragma once
+#include <gtest/gtest.h>
+#include <torch/types.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <string>
+
+#include "seqrec/common/runtime.h"
+
+namespace seqrec::test {
+
+namespace fs = std::filesystem;
+
+/// A fresh temporary folder per test, removed afterwards; seeds LibTorch so tests repeat.
+class TempDirTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    seed_everything(1234);
+    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
+    dir_ = fs::temp_directory_path() / ("seqrec_test_" + std::string(info->test_suite_name()) + "_" + info->name() + "_" +
+                                        std::to_string(std::random_device{}()));
+    fs::create_directories(dir_);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+  fs::path path(const std::string& name) const { return dir_ / name; }
+  fs::path write(const std::string& name, const std::string& content) const {
+    std::ofstream(dir_ / name, std::ios::binary) << content;
+    return dir_ / name;
+  }
+  fs::path dir_;
+};
+
+/// Result of running the seqrec binary.
+struct CliResult {
+  int exit_code;
+  std::string output;  ///< stdout and stderr together
+};
+
+/// Runs `seqrec <args>` through the shell, capturing both streams.
+inline CliResult run_cli(const std::string& args) {
+  std::string command = std::string(SEQREC_CLI_PATH) + " " + args + " 2>&1";
+  FILE* pipe = popen(command.c_str(), "r");
+  std::string output;
+  char buffer[4096];
+  size_t n;
+  while ((n = fread(buffer, 1, sizeof buffer, pipe)) > 0) output.append(buffer, n);
+  int status = pclose(pipe);
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, output};
+}
+
+inline void expect_tensor_near(const at::Tensor& a, const at::Tensor& b, double tolerance = 1e-5) {
+  ASSERT_EQ(a.sizes(), b.sizes());
+  EXPECT_TRUE(torch::allclose(a, b, tolerance, tolerance)) << "max difference " << (a - b).abs().max().item<double>();
+}
+
+}  // namespace seqrec::test
