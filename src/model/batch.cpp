@@ -35,23 +35,19 @@ PrefixBatch make_prefix_batch(const etl::SessionTable& table, const std::vector<
   return {to_tensor(items, {B, L}, device), to_tensor(lengths, {B}, device), to_tensor(targets, {B}, device)};
 }
 
-TrainingBatch make_training_batch(const etl::SessionTable& table, const std::vector<int64_t>& rows, int64_t max_length,
-                                  c10::Device device) {
+at::Tensor make_training_batch(const etl::SessionTable& table, const std::vector<int64_t>& rows, int64_t sequence_length,
+                               c10::Device device) {
   const int64_t B = static_cast<int64_t>(rows.size());
   int64_t L = 1;
-  for (int64_t r : rows) L = std::max(L, std::min(max_length, table.length(r) - 1));
-  std::vector<int64_t> inputs(B * L, 0), targets(B * L, 0);
+  for (int64_t r : rows) L = std::max(L, std::min(sequence_length, table.length(r)));
+  std::vector<int64_t> items(B * L, 0);
   for (int64_t b = 0; b < B; ++b) {
     const int64_t* s = table.items_of(rows[b]);
     const int64_t n = table.length(rows[b]);
-    const int64_t pairs = std::min(n - 1, max_length);
-    const int64_t start = n - 1 - pairs;
-    for (int64_t t = 0; t < pairs; ++t) {
-      inputs[b * L + t] = s[start + t];
-      targets[b * L + t] = s[start + t + 1];
-    }
+    const int64_t keep = std::min(n, sequence_length);
+    std::copy(s + n - keep, s + n, items.begin() + b * L);
   }
-  return {to_tensor(inputs, {B, L}, device), to_tensor(targets, {B, L}, device)};
+  return to_tensor(items, {B, L}, device);
 }
 
 }  // namespace seqrec::model

@@ -1,6 +1,7 @@
 #include "seqrec/model/gpt2.h"
 
 #include <torch/nn/functional/activation.h>
+#include <torch/nn/functional/loss.h>
 #include <torch/nn/init.h>
 
 #include <cmath>
@@ -98,6 +99,15 @@ torch::Tensor Gpt2Impl::next_item_scores(const torch::Tensor& items, const torch
   auto hidden = forward(items);
   auto last = (lengths - 1).clamp_min(0).view({-1, 1, 1}).expand({hidden.size(0), 1, hidden.size(2)});
   return logits(hidden.gather(1, last).squeeze(1));
+}
+
+torch::Tensor Gpt2Impl::training_loss(const torch::Tensor& items) {
+  auto inputs = items.slice(1, 0, items.size(1) - 1);
+  auto targets = items.slice(1, 1);
+  // Null and OOV targets cannot be predicted (their logits are -inf): they are ignored like padding.
+  targets = targets.masked_fill(targets.lt(3), 0).reshape({-1});
+  auto scores = logits(forward(inputs));
+  return F::cross_entropy(scores.reshape({-1, scores.size(-1)}), targets, F::CrossEntropyFuncOptions().ignore_index(0));
 }
 
 }  // namespace seqrec::model

@@ -15,7 +15,7 @@ namespace {
 constexpr int64_t kPredictBatch = 256;
 }
 
-Predictor::Predictor(etl::Workflow workflow, model::Gpt2 model, c10::Device device)
+Predictor::Predictor(etl::Workflow workflow, std::shared_ptr<model::SessionModel> model, c10::Device device)
     : workflow_(std::move(workflow)), model_(std::move(model)), device_(device) {
   SEQREC_CHECK(model_->config().num_items == workflow_.items().cardinality(), "the model scores ", model_->config().num_items,
                " item ids but the workflow's vocabulary has ", workflow_.items().cardinality(),

@@ -31,10 +31,10 @@ CheckpointMeta CheckpointMeta::from_json(const nlohmann::json& j) {
   return m;
 }
 
-void save_checkpoint(const std::filesystem::path& path, model::Gpt2& model, const CheckpointMeta& meta,
+void save_checkpoint(const std::filesystem::path& path, model::SessionModel& model, const CheckpointMeta& meta,
                      torch::optim::Optimizer* optimizer) {
   torch::serialize::OutputArchive archive;
-  model->save(archive);
+  model.save(archive);
   archive.write(kMetaKey, c10::IValue(meta.to_json().dump()));
   if (optimizer) {
     torch::serialize::OutputArchive optimizer_archive;
@@ -69,7 +69,7 @@ LoadedCheckpoint load_checkpoint(const std::filesystem::path& path, c10::Device 
   } catch (const nlohmann::json::exception& e) {
     throw InvalidInput("checkpoint '" + path.string() + "' has damaged metadata: " + e.what());
   }
-  loaded.model = model::Gpt2(loaded.meta.model);
+  loaded.model = model::make_model(loaded.meta.model);
   try {
     loaded.model->load(archive);
   } catch (const c10::Error& e) {

@@ -1,6 +1,5 @@
 #include "seqrec/train/trainer.h"
 
-#include <torch/nn/functional/loss.h>
 #include <torch/optim/adamw.h>
 
 #include <algorithm>
@@ -15,7 +14,7 @@
 #include "seqrec/common/runtime.h"
 #include "seqrec/metrics/evaluator.h"
 #include "seqrec/model/batch.h"
-#include "seqrec/model/gpt2.h"
+#include "seqrec/model/session_model.h"
 #include "seqrec/train/checkpoint.h"
 
 namespace seqrec::train {
@@ -59,7 +58,7 @@ TrainResult Trainer::fit(const etl::SessionTable& train, const etl::SessionTable
     if (train.length(r) >= 2) rows.push_back(r);
   SEQREC_CHECK(!rows.empty(), "no training session has 2 or more items; nothing to learn from");
 
-  model::Gpt2 model(model_config_);
+  auto model = model::make_model(model_config_);
   model->to(device);
   torch::optim::AdamW optimizer(model->parameters(),
                                 torch::optim::AdamWOptions(options_.learning_rate).weight_decay(options_.weight_decay));
@@ -94,13 +93,8 @@ TrainResult Trainer::fit(const etl::SessionTable& train, const etl::SessionTable
     for (size_t start = 0; start < rows.size(); start += options_.batch_size) {
       const size_t end = std::min(rows.size(), start + static_cast<size_t>(options_.batch_size));
       batch_rows.assign(rows.begin() + start, rows.begin() + end);
-      auto batch = model::make_training_batch(train, batch_rows, model_config_.max_length, device);
-      // Null and OOV targets cannot be predicted (their logits are -inf): they are ignored like padding.
-      auto targets = batch.targets.masked_fill(batch.targets.lt(3), 0).view({-1});
-      auto logits = model->logits(model->forward(batch.inputs));
-      auto loss = torch::nn::functional::cross_entropy(
-          logits.view({-1, logits.size(-1)}), targets,
-          torch::nn::functional::CrossEntropyFuncOptions().ignore_index(0));
+      auto items = model::make_training_batch(train, batch_rows, model->training_sequence_length(), device);
+      auto loss = model->training_loss(items);
       optimizer.zero_grad();
       loss.backward();
       optimizer.step();
@@ -143,7 +137,7 @@ TrainResult Trainer::fit(const etl::SessionTable& train, const etl::SessionTable
       meta.epoch = epoch;
       meta.step = step;
       meta.best_metric = selected;
-      save_checkpoint(run_dir / "checkpoint.pt", model, meta, &optimizer);
+      save_checkpoint(run_dir / "checkpoint.pt", *model, meta, &optimizer);
     }
   }
   result.seconds = total_clock.elapsed_seconds();

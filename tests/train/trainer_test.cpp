@@ -77,10 +77,10 @@ TEST_F(TrainerTest, LearnsAPlantedSequentialPatternThatPopularityCannot) {
 }
 
 TEST_F(TrainerTest, CheckpointRoundTripGivesIdenticalScores) {
-  model::Gpt2 model(small_model(40));
+  auto model = model::make_model(small_model(40));
   model->eval();
   CheckpointMeta meta{small_model(40), "abc", nlohmann::json::object(), 3, 30, 0.5};
-  save_checkpoint(dir_ / "c.pt", model, meta);
+  save_checkpoint(dir_ / "c.pt", *model, meta);
   auto loaded = load_checkpoint(dir_ / "c.pt", c10::Device(c10::kCPU));
   auto items = torch::tensor({{3, 9, 17, 0}}, torch::kLong);
   auto lengths = torch::tensor({3}, torch::kLong);

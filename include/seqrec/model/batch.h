@@ -21,12 +21,9 @@ struct PrefixBatch {
 PrefixBatch make_prefix_batch(const etl::SessionTable& table, const std::vector<int64_t>& rows, int64_t max_length,
                               bool hold_out_last, c10::Device device);
 
-/// Causal-LM training pairs: inputs = items[t], targets = items[t+1], over the last max_length+1 items.
-struct TrainingBatch {
-  at::Tensor inputs;   ///< [B, L] int64, right-padded with 0
-  at::Tensor targets;  ///< [B, L] int64, 0 where there is no next item
-};
-TrainingBatch make_training_batch(const etl::SessionTable& table, const std::vector<int64_t>& rows, int64_t max_length,
-                                  c10::Device device);
+/// Training sequences: the last `sequence_length` items of each session, [B, L] int64 right-padded with 0.
+/// The model decides what to predict from them (shifted targets, masks, ...).
+at::Tensor make_training_batch(const etl::SessionTable& table, const std::vector<int64_t>& rows, int64_t sequence_length,
+                               c10::Device device);
 
 }  // namespace seqrec::model

@@ -7,7 +7,7 @@
 #include <torch/nn/modules/normalization.h>
 #include <torch/nn/pimpl.h>
 
-#include "seqrec/model/model_config.h"
+#include "seqrec/model/session_model.h"
 
 namespace seqrec::model {
 
@@ -41,7 +41,7 @@ TORCH_MODULE(TransformerBlock);
 
 /// GPT-2-style next-item model: item + learned position embeddings, causal blocks, a final LayerNorm,
 /// and an output layer tied to the item embedding. Padding id 0; ids 0..2 are never recommended.
-class Gpt2Impl : public torch::nn::Module {
+class Gpt2Impl : public SessionModel {
  public:
   explicit Gpt2Impl(const ModelConfig& config);
   /// items: [B, L] int64 right-padded with 0. Returns hidden states [B, L, D].
@@ -49,9 +49,11 @@ class Gpt2Impl : public torch::nn::Module {
   /// Scores over the catalogue for hidden states [..., D] -> [..., num_items]; reserved ids get -inf.
   torch::Tensor logits(const torch::Tensor& hidden);
   /// Scores for the next item after each session's last position; lengths: [B] int64 (>= 1).
-  torch::Tensor next_item_scores(const torch::Tensor& items, const torch::Tensor& lengths);
-
-  const ModelConfig& config() const { return config_; }
+  torch::Tensor next_item_scores(const torch::Tensor& items, const torch::Tensor& lengths) override;
+  /// Causal LM: full-catalogue cross-entropy of items[t+1] given items[..t] at every non-padded position.
+  torch::Tensor training_loss(const torch::Tensor& items) override;
+  int64_t training_sequence_length() const override { return config_.max_length + 1; }
+  const ModelConfig& config() const override { return config_; }
 
   torch::nn::Embedding item_embedding{nullptr}, position_embedding{nullptr};
   torch::nn::Dropout embedding_dropout{nullptr};

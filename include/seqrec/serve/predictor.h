@@ -4,7 +4,7 @@
 #include <vector>
 
 #include "seqrec/etl/workflow.h"
-#include "seqrec/model/gpt2.h"
+#include "seqrec/model/session_model.h"
 
 namespace seqrec::serve {
 
@@ -19,7 +19,7 @@ struct Recommendation {
 /// The same object serves `seqrec predict` and (later) the server.
 class Predictor {
  public:
-  Predictor(etl::Workflow workflow, model::Gpt2 model, c10::Device device);
+  Predictor(etl::Workflow workflow, std::shared_ptr<model::SessionModel> model, c10::Device device);
   /// Loads `<data>/workflow` and a checkpoint, refusing a checkpoint trained on another schema.
   static Predictor load(const std::filesystem::path& data_dir, const std::filesystem::path& checkpoint, c10::Device device);
 
@@ -33,7 +33,7 @@ class Predictor {
 
  private:
   etl::Workflow workflow_;
-  mutable model::Gpt2 model_;  // forward() is not const in LibTorch; prediction does not change it
+  std::shared_ptr<model::SessionModel> model_;
   c10::Device device_;
 };
 

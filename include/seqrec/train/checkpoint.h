@@ -4,7 +4,7 @@
 #include <filesystem>
 #include <string>
 
-#include "seqrec/model/gpt2.h"
+#include "seqrec/model/session_model.h"
 
 namespace torch::optim {
 class Optimizer;
@@ -25,11 +25,11 @@ struct CheckpointMeta {
 };
 
 /// Writes weights, the resolved config and (if given) the optimizer state to `path` via `<path>.tmp`.
-void save_checkpoint(const std::filesystem::path& path, model::Gpt2& model, const CheckpointMeta& meta,
+void save_checkpoint(const std::filesystem::path& path, model::SessionModel& model, const CheckpointMeta& meta,
                      torch::optim::Optimizer* optimizer = nullptr);
 
 struct LoadedCheckpoint {
-  model::Gpt2 model{nullptr};
+  std::shared_ptr<model::SessionModel> model;
   CheckpointMeta meta;
 };
 

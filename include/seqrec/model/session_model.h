@@ -1,0 +1,27 @@
+#pragma once
+#include <torch/nn/module.h>
+
+#include <memory>
+
+#include "seqrec/model/model_config.h"
+
+namespace seqrec::model {
+
+/// What the trainer, the evaluator and the predictor need from any next-item model. Masking, the body and
+/// the head live behind this interface, so a new architecture needs no change outside model/.
+class SessionModel : public torch::nn::Module {
+ public:
+  /// Items per training sequence the model wants (a causal model takes max_length + 1 to shift by one).
+  virtual int64_t training_sequence_length() const = 0;
+  /// The training loss for sessions `items` [B, L] int64, right-padded with 0 (L <= training_sequence_length()).
+  virtual at::Tensor training_loss(const at::Tensor& items) = 0;
+  /// Scores over the catalogue for the item after each session: items [B, L] right-padded, lengths [B] >= 1.
+  /// Returns [B, num_items]; padding, null and OOV ids get -inf.
+  virtual at::Tensor next_item_scores(const at::Tensor& items, const at::Tensor& lengths) = 0;
+  virtual const ModelConfig& config() const = 0;
+};
+
+/// Builds the model a config describes (validated first; every problem listed).
+std::shared_ptr<SessionModel> make_model(const ModelConfig& config);
+
+}  // namespace seqrec::model

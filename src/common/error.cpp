@@ -1,2 +1,0 @@
-#include "seqrec/common/error.h"
-// Header-only today; the translation unit keeps the library's source list stable.
