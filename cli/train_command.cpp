@@ -1,56 +1,177 @@
 #include <cstdio>
+#include <cstdlib>
+#include <functional>
+#include <iostream>
 
 #include "commands.h"
+#include "seqrec/common/error.h"
+#include "seqrec/common/io.h"
 #include "seqrec/common/runtime.h"
 #include "seqrec/etl/session_dataset.h"
 #include "seqrec/schema/schema.h"
+#include "seqrec/train/time_windows.h"
 #include "seqrec/train/trainer.h"
 
 namespace seqrec::cli {
 
 namespace {
-struct TrainFlags {
-  std::string data, run, ks = "10,20";
+struct Resolved {
   model::ModelConfig model;
   train::TrainOptions train;
-  RuntimeFlags runtime;
 };
+
+struct TrainFlags {
+  std::string data, run, config_file, ks = "10,20", window_eval_split = "valid";
+  bool resume = false, time_windows = false, dump_config = false;
+  int64_t max_windows = 0;
+  Resolved values;  // what the flags say (defaults where not given)
+  RuntimeFlags runtime;
+  /// Copies a flag given on the command line over a value from the config file (flags > file > defaults).
+  std::vector<std::pair<CLI::Option*, std::function<void(Resolved&)>>> overrides;
+};
+
+template <typename T>
+void add_model_flag(CLI::App* cmd, TrainFlags& f, const std::string& name, T model::ModelConfig::*member, const std::string& help) {
+  auto* option = cmd->add_option(name, f.values.model.*member, help)->capture_default_str()->group("Model");
+  f.overrides.emplace_back(option, [&f, member](Resolved& r) { r.model.*member = f.values.model.*member; });
+}
+
+template <typename T>
+void add_train_flag(CLI::App* cmd, TrainFlags& f, const std::string& name, T train::TrainOptions::*member, const std::string& help) {
+  auto* option = cmd->add_option(name, f.values.train.*member, help)->capture_default_str()->group("Training");
+  f.overrides.emplace_back(option, [&f, member](Resolved& r) { r.train.*member = f.values.train.*member; });
+}
+
+Resolved resolve(TrainFlags& f) {
+  Resolved r;
+  if (!f.config_file.empty()) {
+    nlohmann::json j;
+    try {
+      j = nlohmann::json::parse(read_text_file(f.config_file));
+    } catch (const nlohmann::json::parse_error& e) {
+      throw InvalidInput(f.config_file + ": not valid JSON: " + e.what());
+    }
+    SEQREC_CHECK(j.is_object(), f.config_file, ": expected an object with \"model\" and/or \"train\" sections");
+    for (const auto& [key, value] : j.items())
+      // Other sections (evaluate, published, comment, ...) belong to whoever else reads the file, e.g. bench/repro.sh.
+      SEQREC_CHECK(j.at(key).is_object() || j.at(key).is_string(), f.config_file, ": section '", key,
+                   "' must be an object (model, train) or a string");
+    if (j.contains("model")) {
+      auto merged = r.model.to_json();
+      merged.merge_patch(j.at("model"));
+      try {
+        r.model = model::ModelConfig::from_json(merged);
+      } catch (const nlohmann::json::exception& e) {
+        throw InvalidInput(f.config_file + ": bad \"model\" section: " + e.what());
+      }
+    }
+    if (j.contains("train")) r.train.update_from_json(j.at("train"), f.config_file + " (train)");
+  }
+  for (auto& [option, apply] : f.overrides)
+    if (option->count() > 0) apply(r);
+  r.train.device = f.runtime.device;
+  return r;
+}
 }  // namespace
 
 void add_train_command(CLI::App& app) {
-  auto* cmd = app.add_subcommand("train", "train the GPT-2 causal next-item transformer on an ETL output");
+  auto* cmd = app.add_subcommand("train", "train a next-item model on an ETL output; resumable; time windows");
   auto f = std::make_shared<TrainFlags>();
   cmd->add_option("--data,-d", f->data, "ETL output folder")->required();
-  cmd->add_option("--run,-r", f->run, "run folder: config.json, checkpoint.pt, metrics.jsonl")->required();
-  cmd->add_option("--d-model", f->model.d_model, "hidden size")->capture_default_str()->group("Model");
-  cmd->add_option("--heads", f->model.num_heads, "attention heads")->capture_default_str()->group("Model");
-  cmd->add_option("--layers", f->model.num_layers, "transformer blocks")->capture_default_str()->group("Model");
-  cmd->add_option("--dropout", f->model.dropout, "dropout probability")->capture_default_str()->group("Model");
-  cmd->add_option("--max-length", f->model.max_length, "longest input sequence")->capture_default_str()->group("Model");
-  cmd->add_option("--lr", f->train.learning_rate, "AdamW learning rate")->capture_default_str()->group("Training");
-  cmd->add_option("--weight-decay", f->train.weight_decay, "AdamW weight decay")->capture_default_str()->group("Training");
-  cmd->add_option("--batch-size", f->train.batch_size, "sessions per step")->capture_default_str()->group("Training");
-  cmd->add_option("--epochs", f->train.epochs, "passes over the training sessions")->capture_default_str()->group("Training");
-  cmd->add_option("--seed", f->train.seed, "random seed")->capture_default_str()->group("Training");
-  cmd->add_option("--k", f->ks, "cut-offs for validation metrics")->capture_default_str()->group("Training");
-  cmd->add_option("--select-metric", f->train.select_metric, "valid metric that picks the kept checkpoint")
-      ->capture_default_str()->group("Training");
+  cmd->add_option("--run,-r", f->run, "run folder: config.json, checkpoint.pt (best), last.pt, metrics.jsonl, report.html")
+      ->required();
+  cmd->add_option("--train-config", f->config_file,
+                  "JSON file with \"model\" and \"train\" sections (a run's config.json works); flags override it");
+  cmd->add_flag("--resume", f->resume, "continue the run from <run>/last.pt");
+  cmd->add_flag("--dump-config", f->dump_config, "print the resolved configuration as JSON and exit");
+  add_model_flag(cmd, *f, "--architecture", &model::ModelConfig::architecture, "model body");
+  add_model_flag(cmd, *f, "--d-model", &model::ModelConfig::d_model, "hidden size");
+  add_model_flag(cmd, *f, "--heads", &model::ModelConfig::num_heads, "attention heads");
+  add_model_flag(cmd, *f, "--layers", &model::ModelConfig::num_layers, "transformer blocks");
+  add_model_flag(cmd, *f, "--dropout", &model::ModelConfig::dropout, "dropout probability");
+  add_model_flag(cmd, *f, "--max-length", &model::ModelConfig::max_length, "longest input sequence");
+  using T = train::TrainOptions;
+  add_train_flag(cmd, *f, "--optimizer", &T::optimizer, "adamw or adam");
+  add_train_flag(cmd, *f, "--lr", &T::learning_rate, "peak learning rate");
+  add_train_flag(cmd, *f, "--weight-decay", &T::weight_decay, "weight decay (not on biases and norms)");
+  add_train_flag(cmd, *f, "--schedule", &T::schedule, "learning-rate schedule: constant, linear or cosine");
+  add_train_flag(cmd, *f, "--warmup-steps", &T::warmup_steps, "linear warm-up steps");
+  add_train_flag(cmd, *f, "--clip-grad-norm", &T::clip_grad_norm, "max gradient norm (0 = off)");
+  add_train_flag(cmd, *f, "--accumulation-steps", &T::accumulation_steps, "micro-batches per optimizer step");
+  add_train_flag(cmd, *f, "--batch-size", &T::batch_size, "sessions per micro-batch");
+  add_train_flag(cmd, *f, "--epochs", &T::epochs, "passes over the training sessions");
+  add_train_flag(cmd, *f, "--max-steps", &T::max_steps, "stop after N optimizer steps (0 = use --epochs)");
+  add_train_flag(cmd, *f, "--max-seconds", &T::max_seconds, "wall-clock budget in seconds (0 = none)");
+  add_train_flag(cmd, *f, "--seed", &T::seed, "random seed (CPU runs repeat exactly)");
+  add_train_flag(cmd, *f, "--eval-every", &T::eval_every, "evaluate every N steps (0 = each epoch)");
+  add_train_flag(cmd, *f, "--log-every", &T::log_every, "log the training loss every N steps");
+  add_train_flag(cmd, *f, "--checkpoint-every", &T::checkpoint_every, "write last.pt every N steps (0 = at evaluations)");
+  add_train_flag(cmd, *f, "--patience", &T::patience, "early stopping: evaluations without improvement (0 = off)");
+  add_train_flag(cmd, *f, "--select-metric", &T::select_metric, "valid metric that picks the kept checkpoint");
+  add_train_flag(cmd, *f, "--valid-protocol", &T::valid_protocol, "last-item, every-prefix or leave-one-out");
+  auto* seen = cmd->add_flag("--valid-exclude-seen", f->values.train.valid_exclude_seen, "exclude seen items in valid ranking")
+                   ->group("Training");
+  f->overrides.emplace_back(seen, [f](Resolved& r) { r.train.valid_exclude_seen = f->values.train.valid_exclude_seen; });
+  add_train_flag(cmd, *f, "--eval-batch-size", &T::eval_batch_size, "predictions per evaluation batch");
+  auto* bucket = cmd->add_flag("--bucket-by-length", f->values.train.bucket_by_length,
+                               "batch sessions of similar length together (less padding)")->group("Training");
+  f->overrides.emplace_back(bucket, [f](Resolved& r) { r.train.bucket_by_length = f->values.train.bucket_by_length; });
+  auto* k_option = cmd->add_option("--k", f->ks, "cut-offs for validation metrics")->capture_default_str()->group("Training");
+  f->overrides.emplace_back(k_option, [f](Resolved& r) { r.train.ks = parse_k_list(f->ks, "--k"); });
+  cmd->add_flag("--time-windows", f->time_windows,
+                "Transformers4Rec protocol: train on window t of <data>/sessions/day-NNNN, evaluate on t+1")
+      ->group("Time windows");
+  cmd->add_option("--window-eval-split", f->window_eval_split, "split of window t+1 that is evaluated")
+      ->capture_default_str()->group("Time windows");
+  cmd->add_option("--max-windows", f->max_windows, "train on at most N windows (0 = all)")->capture_default_str()->group("Time windows");
   f->runtime.add_to(*cmd);
   cmd->callback([f] {
     set_threads(f->runtime.threads);
-    f->train.device = f->runtime.device;
-    f->train.ks = parse_k_list(f->ks, "--k");
+    Resolved r = resolve(*f);
     const std::filesystem::path data(f->data);
     auto schema = schema::Schema::load(data / "schema.json");
-    f->model.num_items = schema.item_column().cardinality;
+    r.model.num_items = schema.item_column().cardinality;
+    if (f->dump_config) {
+      std::cout << nlohmann::json{{"model", r.model.to_json()}, {"train", r.train.to_json()}}.dump(2) << std::endl;
+      return;
+    }
+    train::Trainer trainer(r.model, r.train);  // validates every option before any data is read
+    if (f->time_windows) {
+      metrics::EvaluatorOptions eval;
+      eval.ks = r.train.ks;
+      eval.batch_size = r.train.eval_batch_size;
+      eval.max_length = r.model.max_length;
+      eval.protocol = metrics::parse_protocol(r.train.valid_protocol, "--valid-protocol");
+      eval.exclude_seen = r.train.valid_exclude_seen;
+      eval.device = parse_device(r.train.device);
+      train::TimeWindowOptions windows{f->window_eval_split, f->max_windows};
+      auto result = train::run_time_windows(data, r.model, r.train, eval, windows, f->run, schema.fingerprint());
+      std::vector<metrics::EvaluationResult> rows;
+      for (const auto& w : result.windows) rows.push_back(w.evaluation);
+      metrics::EvaluationResult average;
+      average.name = "average";
+      average.protocol = rows.empty() ? "" : rows.front().protocol;
+      average.metrics = result.average;
+      rows.push_back(average);
+      std::printf("time windows: trained on window t, evaluated on t+1 (%s split)\n%s", f->window_eval_split.c_str(),
+                  metrics::format_results_table(rows).c_str());
+      return;
+    }
     auto train = etl::read_sessions(data / "sessions" / "train");
     auto valid = etl::read_sessions(data / "sessions" / "valid");
     std::fprintf(stderr, "[train] %lld train and %lld valid sessions, %lld item ids\n", static_cast<long long>(train.size()),
-                 static_cast<long long>(valid.size()), static_cast<long long>(f->model.num_items));
-    train::Trainer trainer(f->model, f->train);
-    auto result = trainer.fit(train, valid, f->run, schema.fingerprint());
-    std::fprintf(stderr, "[train] done in %.1f s; best epoch %lld (%s %.4f), kept in %s/checkpoint.pt\n", result.seconds,
-                 static_cast<long long>(result.best_epoch), f->train.select_metric.c_str(), result.best_metric, f->run.c_str());
+                 static_cast<long long>(valid.size()), static_cast<long long>(r.model.num_items));
+    train::install_stop_signal_handlers();
+    auto result = trainer.fit(train, valid, f->run, schema.fingerprint(), f->resume);
+    if (result.interrupted_by != 0) {
+      // 128 + signal: what a shell reports for a process the signal ended, after the state was saved.
+      std::fflush(nullptr);
+      std::exit(128 + result.interrupted_by);
+    }
+    std::fprintf(stderr, "[train] %s after %lld steps in %.1f s; best at step %lld (epoch %lld, %s %.4f), kept in %s/checkpoint.pt\n",
+                 result.stop_reason.c_str(), static_cast<long long>(result.steps), result.seconds,
+                 static_cast<long long>(result.best_step), static_cast<long long>(result.best_epoch),
+                 r.train.select_metric.c_str(), result.best_metric, f->run.c_str());
   });
 }
 

@@ -2,68 +2,209 @@
 
 #include <torch/types.h>
 
+#include <algorithm>
+#include <chrono>
 #include <cstdio>
+#include <random>
+#include <unordered_set>
 
 #include "seqrec/common/error.h"
 #include "seqrec/metrics/ranking.h"
 
 namespace seqrec::metrics {
 
+namespace {
+constexpr int64_t kFirstItemId = 3;  // 0 padding, 1 null, 2 OOV are never recommended
+}
+
+Protocol parse_protocol(const std::string& name, const std::string& option) {
+  if (name == "last-item") return Protocol::kLastItem;
+  if (name == "every-prefix") return Protocol::kEveryPrefix;
+  if (name == "leave-one-out") return Protocol::kLeaveOneOut;
+  throw InvalidInput(option + " must be last-item, every-prefix or leave-one-out; got '" + name + "'");
+}
+
+std::string to_string(Protocol protocol) {
+  switch (protocol) {
+    case Protocol::kLastItem: return "last-item";
+    case Protocol::kEveryPrefix: return "every-prefix";
+    case Protocol::kLeaveOneOut: return "leave-one-out";
+  }
+  return "?";
+}
+
 nlohmann::json EvaluationResult::to_json() const {
   nlohmann::json m(metrics);
-  return {{"name", name}, {"predictions", predictions}, {"unscorable_targets", unscorable_targets}, {"metrics", m}};
+  return {{"name", name},       {"protocol", protocol},     {"sampled", sampled},
+          {"predictions", predictions}, {"unscorable_targets", unscorable_targets},
+          {"seconds", seconds}, {"metrics", m}};
 }
 
 Evaluator::Evaluator(EvaluatorOptions options) : options_(std::move(options)) {
   SEQREC_CHECK(!options_.ks.empty(), "--k needs at least one value");
   for (int64_t k : options_.ks) SEQREC_CHECK(k > 0, "--k values must be > 0, got ", k);
   SEQREC_CHECK(options_.batch_size > 0, "evaluation batch size must be > 0");
+  SEQREC_CHECK(options_.sampled_negatives >= 0, "--sampled-negatives must be >= 0 (0 = full ranking), got ",
+               options_.sampled_negatives);
+  SEQREC_CHECK(options_.holdout_offset >= 0, "--holdout-offset must be >= 0, got ", options_.holdout_offset);
+}
+
+std::string Evaluator::describe() const {
+  std::string d = to_string(options_.protocol);
+  if (options_.protocol == Protocol::kLeaveOneOut && options_.holdout_offset > 0)
+    d += " (item " + std::to_string(options_.holdout_offset + 1) + " from the end)";
+  d += options_.sampled_negatives > 0
+           ? ", " + std::to_string(options_.sampled_negatives) + " sampled negatives (sampled, not full ranking)"
+           : ", full ranking";
+  if (options_.exclude_seen) d += ", seen items excluded";
+  return d;
+}
+
+std::vector<Prediction> list_predictions(const etl::SessionTable& sessions, const EvaluatorOptions& options) {
+  std::vector<Prediction> out;
+  for (int64_t r = 0; r < sessions.size(); ++r) {
+    const int64_t n = sessions.length(r);
+    switch (options.protocol) {
+      case Protocol::kLastItem:
+        if (n >= 2) out.push_back({r, n - 1});
+        break;
+      case Protocol::kEveryPrefix:
+        for (int64_t t = 1; t < n; ++t) out.push_back({r, t});
+        break;
+      case Protocol::kLeaveOneOut:
+        if (n - options.holdout_offset >= 2) out.push_back({r, n - 1 - options.holdout_offset});
+        break;
+    }
+  }
+  return out;
+}
+
+model::PrefixBatch make_prediction_batch(const etl::SessionTable& sessions, const std::vector<Prediction>& predictions,
+                                         int64_t max_length, c10::Device device) {
+  const int64_t B = static_cast<int64_t>(predictions.size());
+  int64_t L = 1;
+  for (const auto& p : predictions) L = std::max(L, std::min(max_length, p.target));
+  std::vector<int64_t> items(B * L, 0), lengths(B), targets(B);
+  for (int64_t b = 0; b < B; ++b) {
+    const int64_t* s = sessions.items_of(predictions[b].row);
+    const int64_t end = predictions[b].target;
+    const int64_t keep = std::min(end, max_length);
+    std::copy(s + end - keep, s + end, items.begin() + b * L);
+    lengths[b] = keep;
+    targets[b] = s[end];
+  }
+  auto to = [&](std::vector<int64_t>& v, std::vector<int64_t> shape) {
+    return torch::from_blob(v.data(), shape, torch::kLong).to(device, /*non_blocking=*/false, /*copy=*/true);
+  };
+  return {to(items, {B, L}), to(lengths, {B}), to(targets, {B})};
 }
 
 EvaluationResult Evaluator::evaluate(const etl::SessionTable& sessions, const Scorer& scorer, const std::string& name) const {
+  const auto start = std::chrono::steady_clock::now();
   torch::NoGradGuard no_grad;
   RankingMeter meter(options_.ks);
   EvaluationResult result;
   result.name = name;
-  std::vector<int64_t> rows;
-  auto flush = [&] {
-    if (rows.empty()) return;
-    auto batch = model::make_prefix_batch(sessions, rows, options_.max_length, /*hold_out_last=*/true, options_.device);
-    auto ranks = target_ranks(scorer(batch), batch.targets);
+  result.protocol = describe();
+  result.sampled = options_.sampled_negatives > 0;
+  const int64_t top_k = *std::max_element(options_.ks.begin(), options_.ks.end());
+  std::vector<uint8_t> recommended;  // coverage: which items reached some top-K list
+  std::mt19937_64 rng(options_.seed);
+
+  const auto predictions = list_predictions(sessions, options_);
+  for (size_t start_index = 0; start_index < predictions.size(); start_index += options_.batch_size) {
+    const size_t end_index = std::min(predictions.size(), start_index + static_cast<size_t>(options_.batch_size));
+    std::vector<Prediction> chunk(predictions.begin() + start_index, predictions.begin() + end_index);
+    auto batch = make_prediction_batch(sessions, chunk, options_.max_length, options_.device);
+    auto scores = scorer(batch);
+    const int64_t B = static_cast<int64_t>(chunk.size());
+    const int64_t V = scores.size(1);
+    SEQREC_ASSERT(scores.dim() == 2 && scores.size(0) == B, "scorer returned ", scores.sizes());
+    if (options_.exclude_seen) {
+      // The whole visible history, not only the last max_length items the scorer saw.
+      std::vector<int64_t> rows, cols;
+      for (int64_t b = 0; b < B; ++b) {
+        const int64_t* s = sessions.items_of(chunk[b].row);
+        const int64_t target = s[chunk[b].target];
+        for (int64_t t = 0; t < chunk[b].target; ++t)
+          if (s[t] != target && s[t] >= 0 && s[t] < V) {
+            rows.push_back(b);
+            cols.push_back(s[t]);
+          }
+      }
+      if (!rows.empty()) {
+        scores = scores.clone();
+        auto r = torch::tensor(rows, torch::kLong).to(scores.device());
+        auto c = torch::tensor(cols, torch::kLong).to(scores.device());
+        scores.index_put_({r, c}, -std::numeric_limits<float>::infinity());
+      }
+    }
+    std::vector<int64_t> ranks;
+    if (options_.sampled_negatives > 0) {
+      const int64_t N = options_.sampled_negatives;
+      SEQREC_CHECK(V - kFirstItemId > N, "--sampled-negatives ", N, " needs a catalogue of more items than that (have ",
+                   V - kFirstItemId, ")");
+      std::vector<int64_t> negatives(B * N);
+      std::uniform_int_distribution<int64_t> pick(kFirstItemId, V - 1);
+      for (int64_t b = 0; b < B; ++b) {
+        const int64_t* s = sessions.items_of(chunk[b].row);
+        // Negatives are items the user has not interacted with, visible history or later (SASRec's rule).
+        std::unordered_set<int64_t> seen(s, s + sessions.length(chunk[b].row));
+        for (int64_t j = 0; j < N; ++j) {
+          int64_t id;
+          do id = pick(rng);
+          while (seen.count(id));
+          negatives[b * N + j] = id;
+        }
+      }
+      auto neg = torch::from_blob(negatives.data(), {B, N}, torch::kLong).clone();
+      ranks = sampled_target_ranks(scores, batch.targets, neg);
+    } else {
+      ranks = target_ranks(scores, batch.targets);
+      if (recommended.empty()) recommended.assign(V, 0);
+      auto top = scores.topk(std::min(top_k, V), /*dim=*/1);
+      const auto top_ids = std::get<1>(top).to(torch::kCPU).contiguous();
+      const auto top_scores = std::get<0>(top).to(torch::kCPU, torch::kFloat).contiguous();
+      const int64_t* tp = top_ids.data_ptr<int64_t>();
+      const float* sp = top_scores.data_ptr<float>();
+      for (int64_t i = 0; i < top_ids.numel(); ++i)
+        if (sp[i] > -std::numeric_limits<float>::infinity()) recommended[tp[i]] = 1;
+    }
     for (int64_t r : ranks) result.unscorable_targets += r == kMissRank;
     meter.add(ranks);
-    rows.clear();
-  };
-  for (int64_t r = 0; r < sessions.size(); ++r) {
-    if (sessions.length(r) < 2) continue;  // nothing to predict from
-    rows.push_back(r);
-    if (static_cast<int64_t>(rows.size()) == options_.batch_size) flush();
   }
-  flush();
   result.predictions = meter.count();
   result.metrics = meter.results();
+  if (options_.sampled_negatives == 0 && !recommended.empty()) {
+    int64_t covered = 0;
+    for (size_t id = kFirstItemId; id < recommended.size(); ++id) covered += recommended[id];
+    const double catalogue = static_cast<double>(std::max<int64_t>(1, static_cast<int64_t>(recommended.size()) - kFirstItemId));
+    result.metrics["coverage@" + std::to_string(top_k)] = covered / catalogue;
+  }
+  result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return result;
 }
 
 std::string format_results_table(const std::vector<EvaluationResult>& results) {
   if (results.empty()) return "";
-  std::string out;
+  std::string out = "protocol: " + results.front().protocol + "\n";
   char buf[64];
-  std::snprintf(buf, sizeof buf, "%-14s", "model");
+  std::snprintf(buf, sizeof buf, "%-16s", results.front().sampled ? "model (SAMPLED)" : "model");
   out += buf;
   for (const auto& [metric, value] : results.front().metrics) {
-    std::snprintf(buf, sizeof buf, " %10s", metric.c_str());
+    std::snprintf(buf, sizeof buf, " %12s", metric.c_str());
     out += buf;
   }
-  out += "\n";
+  out += "  seconds\n";
   for (const auto& r : results) {
-    std::snprintf(buf, sizeof buf, "%-14s", r.name.c_str());
+    std::snprintf(buf, sizeof buf, "%-16s", r.name.c_str());
     out += buf;
     for (const auto& [metric, value] : r.metrics) {
-      std::snprintf(buf, sizeof buf, " %10.4f", value);
+      std::snprintf(buf, sizeof buf, " %12.4f", value);
       out += buf;
     }
-    out += "\n";
+    std::snprintf(buf, sizeof buf, "  %7.1f\n", r.seconds);
+    out += buf;
   }
   return out;
 }

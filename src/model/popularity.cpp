@@ -15,6 +15,8 @@ Popularity::Popularity(const etl::SessionTable& train, int64_t num_items, c10::D
   counts_ = at::from_blob(counts.data(), {num_items}, at::kFloat).to(device, false, /*copy=*/true);
 }
 
-at::Tensor Popularity::scores(int64_t batch_size) const { return counts_.unsqueeze(0).expand({batch_size, -1}); }
+at::Tensor Popularity::scores(const PrefixBatch& batch) const {
+  return counts_.unsqueeze(0).expand({batch.items.size(0), -1});
+}
 
 }  // namespace seqrec::model

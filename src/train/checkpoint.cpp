@@ -1,5 +1,6 @@
 #include "seqrec/train/checkpoint.h"
 
+#include <ATen/CPUGeneratorImpl.h>
 #include <torch/optim/optimizer.h>
 #include <torch/serialize/input-archive.h>
 #include <torch/serialize/output-archive.h>
@@ -31,8 +32,9 @@ CheckpointMeta CheckpointMeta::from_json(const nlohmann::json& j) {
   return m;
 }
 
-void save_checkpoint(const std::filesystem::path& path, model::SessionModel& model, const CheckpointMeta& meta,
-                     torch::optim::Optimizer* optimizer) {
+namespace {
+void save_archive(const std::filesystem::path& path, model::SessionModel& model, const CheckpointMeta& meta,
+                  torch::optim::Optimizer* optimizer, const nlohmann::json* progress) {
   torch::serialize::OutputArchive archive;
   model.save(archive);
   archive.write(kMetaKey, c10::IValue(meta.to_json().dump()));
@@ -41,11 +43,55 @@ void save_checkpoint(const std::filesystem::path& path, model::SessionModel& mod
     optimizer->save(optimizer_archive);
     archive.write("optimizer", optimizer_archive);
   }
+  if (progress) {
+    archive.write("progress", c10::IValue(progress->dump()));
+    auto generator = at::detail::getDefaultCPUGenerator();
+    std::lock_guard<std::mutex> lock(generator.mutex());
+    archive.write("rng_state", generator.get_state(), /*is_buffer=*/true);
+  }
   if (path.has_parent_path()) std::filesystem::create_directories(path.parent_path());
   std::filesystem::path tmp = path;
   tmp += ".tmp";
   archive.save_to(tmp.string());
   std::filesystem::rename(tmp, path);
+}
+}  // namespace
+
+void save_checkpoint(const std::filesystem::path& path, model::SessionModel& model, const CheckpointMeta& meta,
+                     torch::optim::Optimizer* optimizer) {
+  save_archive(path, model, meta, optimizer, nullptr);
+}
+
+void save_training_checkpoint(const std::filesystem::path& path, model::SessionModel& model, const CheckpointMeta& meta,
+                              torch::optim::Optimizer& optimizer, const nlohmann::json& progress) {
+  save_archive(path, model, meta, &optimizer, &progress);
+}
+
+nlohmann::json load_training_checkpoint(const std::filesystem::path& path, model::SessionModel& model,
+                                        torch::optim::Optimizer& optimizer, c10::Device device) {
+  require_exists(path, "checkpoint to resume from");
+  torch::serialize::InputArchive archive;
+  c10::IValue progress;
+  at::Tensor rng_state;
+  try {
+    archive.load_from(path.string(), device);
+    SEQREC_CHECK(archive.try_read("progress", progress), "checkpoint '", path.string(),
+                 "' holds no training progress; resume from the run's last.pt");
+    model.load(archive);
+    torch::serialize::InputArchive optimizer_archive;
+    archive.read("optimizer", optimizer_archive);
+    optimizer.load(optimizer_archive);
+    archive.read("rng_state", rng_state, /*is_buffer=*/true);
+  } catch (const c10::Error& e) {
+    throw InvalidInput("checkpoint '" + path.string() + "' cannot be resumed (damaged, or another model or optimizer): " +
+                       e.what_without_backtrace());
+  }
+  auto generator = at::detail::getDefaultCPUGenerator();
+  {
+    std::lock_guard<std::mutex> lock(generator.mutex());
+    generator.set_state(rng_state.to(at::kCPU));
+  }
+  return nlohmann::json::parse(progress.toStringRef());
 }
 
 LoadedCheckpoint load_checkpoint(const std::filesystem::path& path, c10::Device device) {

@@ -1,6 +1,9 @@
 #include "seqrec/train/trainer.h"
 
+#include <algorithm>
+#include <csignal>
 #include <fstream>
+#include <random>
 
 #include "seqrec/common/error.h"
 #include "seqrec/etl/synth.h"
@@ -9,6 +12,8 @@
 #include "seqrec/model/popularity.h"
 #include "seqrec/schema/schema.h"
 #include "seqrec/train/checkpoint.h"
+#include "seqrec/train/report.h"
+#include "seqrec/train/time_windows.h"
 #include "support.h"
 
 namespace seqrec::train {
@@ -33,6 +38,24 @@ std::filesystem::path make_planted_data(const std::filesystem::path& dir) {
   options.split.test_fraction = 0.1;
   etl::run_etl({(dir / "events.csv").string()}, options, dir / "data");
   return dir / "data";
+}
+
+/// Random sessions where item i is mostly followed by i + 1: learnable in a few steps, built without ETL.
+etl::SessionTable random_sessions(int64_t sessions, int64_t num_items, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  etl::SessionTable t;
+  for (int64_t s = 0; s < sessions; ++s) {
+    const int64_t n = 2 + static_cast<int64_t>(rng() % 6);
+    std::vector<int64_t> items, times;
+    int64_t item = 3 + static_cast<int64_t>(rng() % (num_items - 3));
+    for (int64_t i = 0; i < n; ++i) {
+      items.push_back(item);
+      times.push_back(s * 100 + i);
+      item = rng() % 4 == 0 ? 3 + static_cast<int64_t>(rng() % (num_items - 3)) : 3 + (item - 2) % (num_items - 3);
+    }
+    t.append("s" + std::to_string(s), items, times);
+  }
+  return t;
 }
 
 model::ModelConfig small_model(int64_t num_items) {
@@ -61,7 +84,7 @@ TEST_F(TrainerTest, LearnsAPlantedSequentialPatternThatPopularityCannot) {
   options.learning_rate = 3e-3;
   Trainer trainer(small_model(schema.item_column().cardinality), options);
   auto result = trainer.fit(train, valid, dir_ / "run", schema.fingerprint());
-  EXPECT_EQ(result.history.size(), 4u);
+  EXPECT_EQ(std::count_if(result.history.begin(), result.history.end(), [](const auto& e) { return e["type"] == "valid"; }), 4);
   EXPECT_TRUE(std::filesystem::exists(dir_ / "run/checkpoint.pt"));
   EXPECT_TRUE(std::filesystem::exists(dir_ / "run/metrics.jsonl"));
 
@@ -70,7 +93,7 @@ TEST_F(TrainerTest, LearnsAPlantedSequentialPatternThatPopularityCannot) {
   auto model = loaded.model;
   auto ours = evaluator.evaluate(test, [&](const model::PrefixBatch& b) { return model->next_item_scores(b.items, b.lengths); }, "gpt2");
   model::Popularity popularity(train, schema.item_column().cardinality, c10::Device(c10::kCPU));
-  auto baseline = evaluator.evaluate(test, [&](const model::PrefixBatch& b) { return popularity.scores(b.items.size(0)); }, "pop");
+  auto baseline = evaluator.evaluate(test, [&](const model::PrefixBatch& b) { return popularity.scores(b); }, "pop");
   // 90% of next items follow the hidden successor: a model that learned it ranks it near the top.
   EXPECT_GT(ours.metrics["recall@10"], 0.8) << "model recall@10 " << ours.metrics["recall@10"];
   EXPECT_LT(baseline.metrics["recall@10"], 0.35) << "popularity recall@10 " << baseline.metrics["recall@10"];
@@ -125,6 +148,166 @@ TEST_F(TrainerTest, InvalidOptionsAreAllReportedBeforeTraining) {
     EXPECT_NE(msg.find("--epochs must be >= 1"), std::string::npos) << msg;
     EXPECT_NE(msg.find("--lr must be > 0"), std::string::npos) << msg;
   }
+}
+
+namespace {
+TrainOptions quick_options() {
+  TrainOptions o;
+  o.epochs = 2;
+  o.batch_size = 16;
+  o.accumulation_steps = 2;
+  o.learning_rate = 5e-3;
+  o.schedule = "linear";
+  o.warmup_steps = 3;
+  o.clip_grad_norm = 1.0;
+  o.eval_every = 4;
+  o.log_every = 2;
+  o.bucket_by_length = true;
+  o.ks = {5, 20};
+  return o;
+}
+
+std::vector<torch::Tensor> weights_of(const std::filesystem::path& checkpoint) {
+  std::vector<torch::Tensor> out;
+  for (const auto& p : load_checkpoint(checkpoint, c10::Device(c10::kCPU)).model->parameters()) out.push_back(p.detach().clone());
+  return out;
+}
+}  // namespace
+
+TEST_F(TrainerTest, ResumeAfterInterruptionEndsWithTheSameWeightsAsAnUninterruptedRun) {
+  auto train = random_sessions(200, 30, 1);
+  auto valid = random_sessions(40, 30, 2);
+  auto config = small_model(30);
+  config.dropout = 0.2;  // dropout draws random numbers: resuming must restore the generator too
+
+  auto whole = Trainer(config, quick_options()).fit(train, valid, dir_ / "whole", "fp");
+  EXPECT_EQ(whole.stop_reason, "finished");
+  const int64_t steps = whole.steps;
+  ASSERT_EQ(steps, 2 * 7);  // 13 micro-batches per epoch, 2 per step: 7 steps, the last a single micro-batch
+
+  Trainer interrupted(config, quick_options());
+  interrupted.set_step_callback([](int64_t step) {
+    if (step == 5) request_stop(SIGTERM);  // mid-epoch, off the evaluation grid
+  });
+  auto first = interrupted.fit(train, valid, dir_ / "split", "fp");
+  EXPECT_EQ(first.interrupted_by, SIGTERM);
+  EXPECT_EQ(first.steps, 5);
+  auto second = Trainer(config, quick_options()).fit(train, valid, dir_ / "split", "fp", /*resume=*/true);
+  EXPECT_EQ(second.steps, steps);
+
+  auto a = weights_of(dir_ / "whole/last.pt");
+  auto b = weights_of(dir_ / "split/last.pt");
+  ASSERT_EQ(a.size(), b.size());
+  for (size_t i = 0; i < a.size(); ++i) EXPECT_TRUE(torch::equal(a[i], b[i])) << "parameter " << i;
+  ASSERT_EQ(whole.history.size(), second.history.size());
+  for (size_t i = 0; i < whole.history.size(); ++i) {
+    auto x = whole.history[i], y = second.history[i];
+    x.erase("seconds");
+    y.erase("seconds");
+    EXPECT_EQ(x, y) << "metrics.jsonl line " << i;
+  }
+  EXPECT_EQ(whole.best_step, second.best_step);
+}
+
+TEST_F(TrainerTest, SameSeedOnTheCpuRepeatsExactly) {
+  auto train = random_sessions(100, 30, 1);
+  auto o = quick_options();
+  o.epochs = 1;
+  Trainer(small_model(30), o).fit(train, etl::SessionTable{}, dir_ / "a", "fp");
+  Trainer(small_model(30), o).fit(train, etl::SessionTable{}, dir_ / "b", "fp");
+  auto a = weights_of(dir_ / "a/last.pt"), b = weights_of(dir_ / "b/last.pt");
+  for (size_t i = 0; i < a.size(); ++i) EXPECT_TRUE(torch::equal(a[i], b[i]));
+}
+
+TEST_F(TrainerTest, EarlyStoppingEndsARunThatStopsImproving) {
+  auto train = random_sessions(200, 30, 1);
+  auto valid = random_sessions(40, 30, 2);
+  auto o = quick_options();
+  o.learning_rate = 1e-12;  // the weights barely move, so valid metrics never improve after the first evaluation
+  o.epochs = 50;
+  o.patience = 2;
+  auto r = Trainer(small_model(30), o).fit(train, valid, dir_ / "run", "fp");
+  EXPECT_EQ(r.stop_reason, "early stopping");
+  EXPECT_EQ(r.steps, 3 * o.eval_every);  // best at the first evaluation, then 2 without improvement
+  EXPECT_EQ(r.best_step, o.eval_every);
+}
+
+TEST_F(TrainerTest, ReportAndMetricsLogNameTheirCurves) {
+  auto o = quick_options();
+  o.optimizer = "adam";
+  o.schedule = "cosine";
+  o.max_steps = 6;
+  auto r = Trainer(small_model(30), o).fit(random_sessions(200, 30, 1), random_sessions(40, 30, 2), dir_ / "run", "fp");
+  EXPECT_EQ(r.steps, 6);
+  const std::string html = [&] {
+    std::ifstream in(dir_ / "run/report.html");
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  }();
+  for (const char* name : {"<svg", "train loss", "learning rate", "valid ndcg@20", "valid recall@5", "valid coverage@20"})
+    EXPECT_NE(html.find(name), std::string::npos) << name;
+  EXPECT_EQ(html.find("<script"), std::string::npos);  // shows with no network and no script
+  std::ifstream log(dir_ / "run/metrics.jsonl");
+  int train_lines = 0, valid_lines = 0;
+  for (std::string line; std::getline(log, line);) {
+    auto j = nlohmann::json::parse(line);
+    train_lines += j["type"] == "train";
+    valid_lines += j["type"] == "valid";
+  }
+  EXPECT_EQ(train_lines, 3);  // every 2 steps
+  EXPECT_EQ(valid_lines, 2);  // step 4, and the final step 6
+  auto curves = curves_from_history(r.history);
+  ASSERT_GE(curves.size(), 3u);
+  EXPECT_EQ(curves[0].name, "train loss");
+  EXPECT_EQ(curves[0].points.size(), 3u);
+}
+
+TEST_F(TrainerTest, OptionsComeFromJsonAndUnknownKeysAreNamed) {
+  TrainOptions o;
+  o.update_from_json(nlohmann::json{{"learning_rate", 0.5}, {"schedule", "cosine"}, {"ks", {5}}}, "c.json");
+  EXPECT_DOUBLE_EQ(o.learning_rate, 0.5);
+  EXPECT_EQ(o.schedule, "cosine");
+  EXPECT_EQ(o.ks, std::vector<int64_t>{5});
+  TrainOptions round;
+  round.update_from_json(o.to_json(), "round trip");
+  EXPECT_EQ(round.to_json(), o.to_json());
+  try {
+    o.update_from_json(nlohmann::json{{"learning_rat", 0.5}}, "c.json");
+    FAIL();
+  } catch (const InvalidInput& e) {
+    EXPECT_NE(std::string(e.what()).find("c.json: unknown training option 'learning_rat'"), std::string::npos) << e.what();
+  }
+  o.optimizer = "sgd";
+  o.accumulation_steps = 0;
+  auto p = o.problems();
+  ASSERT_EQ(p.size(), 2u);
+  EXPECT_NE(p[0].find("--optimizer must be adamw or adam"), std::string::npos);
+}
+
+TEST_F(TrainerTest, TimeWindowsTrainOnEachDayAndEvaluateOnTheNext) {
+  for (int day = 1; day <= 3; ++day)
+    for (const char* split : {"train", "valid", "test"}) {
+      char name[16];
+      std::snprintf(name, sizeof name, "day-%04d", day);
+      etl::write_sessions(random_sessions(60, 30, day * 10 + split[0]), dir_ / "data/sessions" / name / split);
+    }
+  EXPECT_EQ(list_time_windows(dir_ / "data/sessions"), (std::vector<std::string>{"day-0001", "day-0002", "day-0003"}));
+  auto o = quick_options();
+  o.epochs = 1;
+  o.eval_every = 0;
+  metrics::EvaluatorOptions eval;
+  eval.ks = {5};
+  auto r = run_time_windows(dir_ / "data", small_model(30), o, eval, TimeWindowOptions{}, dir_ / "run", "fp");
+  ASSERT_EQ(r.windows.size(), 2u);
+  EXPECT_EQ(r.windows[0].train_window, "day-0001");
+  EXPECT_EQ(r.windows[0].eval_window, "day-0002");
+  EXPECT_EQ(r.windows[1].eval_window, "day-0003");
+  EXPECT_GT(r.windows[0].evaluation.predictions, 0);
+  EXPECT_DOUBLE_EQ(r.average["ndcg@5"],
+                   (r.windows[0].evaluation.metrics["ndcg@5"] + r.windows[1].evaluation.metrics["ndcg@5"]) / 2);
+  EXPECT_TRUE(std::filesystem::exists(dir_ / "run/windows.json"));
+  EXPECT_TRUE(std::filesystem::exists(dir_ / "run/checkpoint.pt"));
+  EXPECT_TRUE(std::filesystem::exists(dir_ / "run/day-0002/metrics.jsonl"));
+  EXPECT_THROW(run_time_windows(dir_ / "nowhere", small_model(30), o, eval, {}, dir_ / "r2", "fp"), InvalidInput);
 }
 
 }  // namespace seqrec::train

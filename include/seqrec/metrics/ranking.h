@@ -17,10 +17,17 @@ double recall_at(int64_t rank, int64_t k);
 double ndcg_at(int64_t rank, int64_t k);
 double mrr_at(int64_t rank, int64_t k);
 double precision_at(int64_t rank, int64_t k);
+/// Average precision at k with one relevant item: equal to MRR@k.
+double map_at(int64_t rank, int64_t k);
 
 /// rank = 1 + number of items scored strictly higher than the target. scores: [B, V] with reserved ids
 /// at -inf; targets: [B]. Targets below `first_valid_id` (padding, null, OOV) get kMissRank.
 std::vector<int64_t> target_ranks(const at::Tensor& scores, const at::Tensor& targets, int64_t first_valid_id = 3);
+
+/// Sampled protocol: the target's rank among itself and `negatives` [B, N] (ids), 1 + number of negatives
+/// scored strictly higher. Reserved targets get kMissRank.
+std::vector<int64_t> sampled_target_ranks(const at::Tensor& scores, const at::Tensor& targets, const at::Tensor& negatives,
+                                          int64_t first_valid_id = 3);
 
 /// Averages ranking metrics over a stream of ranks, for each k.
 class RankingMeter {
@@ -29,13 +36,13 @@ class RankingMeter {
   void add(int64_t rank);
   void add(const std::vector<int64_t>& ranks);
   int64_t count() const { return count_; }
-  /// "ndcg@10", "recall@10", "mrr@10", ... -> mean over the ranks added (0 when none).
+  /// "ndcg@10", "recall@10", "mrr@10", "map@10", "precision@10" -> mean over the ranks added (0 when none).
   std::map<std::string, double> results() const;
   const std::vector<int64_t>& ks() const { return ks_; }
 
  private:
   std::vector<int64_t> ks_;
-  std::vector<double> ndcg_, recall_, mrr_;
+  std::vector<double> ndcg_, recall_, mrr_, precision_;
   int64_t count_ = 0;
 };
 

@@ -1,17 +1,18 @@
 #pragma once
 #include <ATen/core/Tensor.h>
 
-#include "seqrec/etl/session_dataset.h"
+#include "seqrec/model/baseline.h"
 
 namespace seqrec::model {
 
 /// The most-popular baseline: every session gets the catalogue ranked by training-set click counts.
-class Popularity {
+class Popularity : public ItemScorer {
  public:
   /// Counts item ids over all positions of `train`; ids below 3 are never recommended.
   Popularity(const etl::SessionTable& train, int64_t num_items, c10::Device device);
-  /// [batch_size, num_items] scores (the counts; reserved ids -inf).
-  at::Tensor scores(int64_t batch_size) const;
+  /// The counts for every prefix (reserved ids -inf).
+  at::Tensor scores(const PrefixBatch& batch) const override;
+  std::string name() const override { return "popularity"; }
   const at::Tensor& counts() const { return counts_; }
 
  private:

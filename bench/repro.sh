@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# Reproduces a published result on real data: converts the dataset, trains with configs/repro/NAME.json, evaluates
+# the test split with that dataset's published protocol, and prints our figures beside the published ones and the
+# baselines'. The last line of the output is one JSON object with the test metrics.
+#
+#   bench/repro.sh NAME DATA_DIR          NAME: diginetica | yoochoose-100k | amazon-beauty | amazon-games
+#
+# Environment: SEQREC (the binary; default: the first of build/seqrec, build-*/seqrec), OUT (default out/repro/NAME),
+# THREADS (default 0 = all cores).
+set -euo pipefail
+if [[ $# -ne 2 ]]; then
+  echo "usage: bench/repro.sh NAME DATA_DIR   (NAME: $(ls "$(dirname "$0")/../configs/repro" | sed 's/\.json$//' | tr '\n' ' '))" >&2
+  exit 2
+fi
+name=$1
+data_dir=$2
+root=$(cd "$(dirname "$0")/.." && pwd)
+config="$root/configs/repro/$name.json"
+[[ -f $config ]] || { echo "error: no recipe $config" >&2; exit 2; }
+[[ -d $data_dir ]] || { echo "error: data folder '$data_dir' does not exist" >&2; exit 2; }
+seqrec=${SEQREC:-}
+if [[ -z $seqrec ]]; then
+  for candidate in "$root"/build/seqrec "$root"/build-*/seqrec; do
+    [[ -x $candidate ]] && { seqrec=$candidate; break; }
+  done
+fi
+[[ -n $seqrec && -x $seqrec ]] || { echo "error: build seqrec first (scripts/build.sh) or set SEQREC" >&2; exit 2; }
+out=${OUT:-$root/out/repro/$name}
+threads=${THREADS:-0}
+mkdir -p "$out"
+start=$(date +%s%N)
+
+echo "[repro] converting $data_dir -> $out/data" >&2
+python3 "$root/bench/repro/convert.py" "$name" "$data_dir" "$out/data"
+
+echo "[repro] training with $config" >&2
+train_start=$(date +%s%N)
+rm -rf "$out/run"
+"$seqrec" train --data "$out/data" --run "$out/run" --train-config "$config" --threads "$threads" >&2
+train_seconds=$(( ($(date +%s%N) - train_start) / 1000000 ))e-3
+
+# The evaluation flags come from the recipe's "evaluate" section.
+eval_flags=$(python3 - "$config" <<'PY'
+import json, sys
+e = json.load(open(sys.argv[1]))["evaluate"]
+flags = ["--protocol", e["protocol"], "--k", e.get("k", "10,20")]
+if e.get("exclude_seen"): flags.append("--exclude-seen")
+if e.get("sampled_negatives"): flags += ["--sampled-negatives", str(e["sampled_negatives"])]
+print(" ".join(flags))
+PY
+)
+echo "[repro] evaluating the test split: $eval_flags" >&2
+# shellcheck disable=SC2086
+"$seqrec" evaluate --data "$out/data" --run "$out/run" --split test $eval_flags --threads "$threads" \
+  --json "$out/test.json" >&2
+total_seconds=$(( ($(date +%s%N) - start) / 1000000 ))e-3
+python3 "$root/bench/repro/compare.py" "$name" "$config" "$out/test.json" "$train_seconds" "$total_seconds" "$out/run"

@@ -1,0 +1,50 @@
+#!/usr/bin/env python3
+"""Prints our test figures beside the published ones and the baselines'; the last line is one JSON object.
+
+    python3 bench/repro/compare.py NAME CONFIG.json TEST.json TRAIN_SECONDS TOTAL_SECONDS RUN_DIR
+"""
+import json
+import os
+import sys
+
+name, config_path, test_path, train_seconds, total_seconds, run_dir = sys.argv[1:7]
+config = json.load(open(config_path))
+test = json.load(open(test_path))
+published = config["published"]
+scale = published.get("scale", 1)
+metrics = published["metrics"]  # our key -> the paper's name
+results = test["results"]
+ours = results[0]
+label = " (SAMPLED)" if test.get("sampled") else ""
+
+print()
+print("%s: test split, %s%s" % (name, test["protocol"], label))
+print("%d predictions; published: %s" % (ours["predictions"], published["source"]))
+header = "%-22s" % "model" + "".join("%14s" % metrics[m] for m in metrics) + "%10s" % "seconds"
+print(header)
+print("-" * len(header))
+for row_name, values in published["rows"].items():
+    print("%-22s" % (row_name + " (published)") + "".join("%14.4f" % values[m] for m in metrics))
+print("%-22s" % "target" + "".join("%14.4f" % published["target"][m] for m in metrics))
+for r in results:
+    print("%-22s" % (r["name"] + (" (ours)" if r is ours else "")) +
+          "".join("%14.4f" % (r["metrics"][m] * scale) for m in metrics) + "%10.1f" % r["seconds"])
+best = {}
+history = os.path.join(run_dir, "metrics.jsonl")
+if os.path.exists(history):
+    for line in open(history):
+        entry = json.loads(line)
+        if entry.get("type") == "valid":
+            best = entry
+met = {m: ours["metrics"][m] * scale >= published["target"][m] for m in metrics}
+print("target met: %s; training %.0f s, whole recipe %.0f s" % (
+    ", ".join("%s %s" % (metrics[m], "yes" if ok else "no") for m, ok in met.items()), float(train_seconds),
+    float(total_seconds)))
+summary = {
+    "dataset": name, "protocol": test["protocol"], "sampled": bool(test.get("sampled")), "scale": scale,
+    "test": {m: round(ours["metrics"][m] * scale, 4) for m in ours["metrics"]},
+    "baselines": {r["name"]: {m: round(r["metrics"][m] * scale, 4) for m in metrics} for r in results[1:]},
+    "published": published["rows"], "target": published["target"], "target_met": met,
+    "train_seconds": round(float(train_seconds), 1), "wall_seconds": round(float(total_seconds), 1),
+}
+print(json.dumps(summary, separators=(",", ":")))

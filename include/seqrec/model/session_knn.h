@@ -1,0 +1,38 @@
+#pragma once
+#include <ATen/core/Tensor.h>
+
+#include <vector>
+
+#include "seqrec/model/baseline.h"
+
+namespace seqrec::model {
+
+struct SessionKnnOptions {
+  int64_t neighbors = 100;    ///< k: the most similar past sessions that vote
+  int64_t sample_size = 500;  ///< candidates: the most recent past sessions sharing an item with the prefix
+};
+
+/// Vector-multiplication session kNN (V-SkNN, Ludewig & Jannach 2018, a Transformers4Rec paper baseline).
+/// Prefix item i of n weighs (i+1)/n, so recent clicks count more; a past session's similarity is the sum of
+/// the weights of the prefix items it contains; the `neighbors` most similar of the `sample_size` most recent
+/// candidate sessions vote for their items with their similarity. Ties are broken by popularity (a term far
+/// below 1/n, the smallest difference two similarities can have).
+class SessionKnn : public ItemScorer {
+ public:
+  SessionKnn(const etl::SessionTable& train, int64_t num_items, c10::Device device, SessionKnnOptions options = {});
+  at::Tensor scores(const PrefixBatch& batch) const override;
+  std::string name() const override { return "sknn"; }
+  /// Scores for one prefix (without the popularity tie-break), [num_items].
+  std::vector<float> session_scores(const int64_t* items, int64_t length) const;
+
+ private:
+  int64_t num_items_;
+  c10::Device device_;
+  SessionKnnOptions options_;
+  std::vector<std::vector<int64_t>> items_of_session_;  ///< per train row: its distinct items
+  std::vector<std::vector<int64_t>> sessions_of_item_;  ///< train rows containing the item, most recent first
+  std::vector<int64_t> recency_;                         ///< per train row: higher = more recent
+  std::vector<float> tie_break_;
+};
+
+}  // namespace seqrec::model

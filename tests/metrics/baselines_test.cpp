@@ -1,0 +1,89 @@
+#include <gtest/gtest.h>
+#include <torch/types.h>
+
+#include "seqrec/common/error.h"
+#include "seqrec/model/baseline.h"
+#include "seqrec/model/markov.h"
+#include "seqrec/model/popularity.h"
+#include "seqrec/model/session_knn.h"
+
+namespace seqrec::model {
+
+namespace {
+/// s0 = 3 4 5, s1 = 3 4 6, s2 = 4 5 (s2 the most recent); counts: 3:2, 4:3, 5:2, 6:1, 7:0.
+etl::SessionTable fixture() {
+  etl::SessionTable t;
+  t.append("s0", {3, 4, 5}, {10, 11, 12});
+  t.append("s1", {3, 4, 6}, {20, 21, 22});
+  t.append("s2", {4, 5}, {30, 31});
+  return t;
+}
+constexpr int64_t kItems = 8;  // ids 3..7
+
+PrefixBatch prefix(std::vector<int64_t> items) {
+  const int64_t n = static_cast<int64_t>(items.size());
+  return {torch::tensor(items, torch::kLong).unsqueeze(0), torch::tensor({n}, torch::kLong), torch::tensor({0}, torch::kLong)};
+}
+
+std::vector<int64_t> ranking(const at::Tensor& scores) {
+  auto order = std::get<1>(scores[0].sort(/*dim=*/0, /*descending=*/true));
+  std::vector<int64_t> out;
+  for (int64_t i = 0; i < order.size(0); ++i)
+    if (order[i].item<int64_t>() >= 3) out.push_back(order[i].item<int64_t>());
+  return out;
+}
+}  // namespace
+
+TEST(BaselinesTest, PopularityRanksByTrainingCounts) {
+  Popularity pop(fixture(), kItems, c10::Device(c10::kCPU));
+  auto s = pop.scores(prefix({5}));
+  EXPECT_EQ(ranking(s)[0], 4);
+  EXPECT_FLOAT_EQ(s[0][4].item<float>(), 3.0f);
+  EXPECT_FLOAT_EQ(s[0][6].item<float>(), 1.0f);
+  EXPECT_TRUE(std::isinf(s[0][1].item<float>()));
+}
+
+TEST(BaselinesTest, MarkovFollowsTheLastItemThenPopularity) {
+  Markov markov(fixture(), kItems, c10::Device(c10::kCPU));
+  ASSERT_EQ(markov.successors(4).size(), 2u);  // 4->5 twice, 4->6 once
+  EXPECT_EQ(markov.successors(4)[0], (std::pair<int64_t, float>{5, 2.0f}));
+  EXPECT_EQ(markov.successors(4)[1], (std::pair<int64_t, float>{6, 1.0f}));
+  // After ... 4: 5 (2 transitions), 6 (1), then by popularity 4 (3 clicks), 3 (2), 7 (0).
+  EXPECT_EQ(ranking(markov.scores(prefix({3, 4}))), (std::vector<int64_t>{5, 6, 4, 3, 7}));
+  // 7 was never followed: popularity order, 4 > {3, 5} > 6 > 7, with 3 and 5 tied.
+  auto s = markov.scores(prefix({7}));
+  EXPECT_FLOAT_EQ(s[0][3].item<float>(), s[0][5].item<float>());
+  EXPECT_GT(s[0][4].item<float>(), s[0][3].item<float>());
+  EXPECT_GT(s[0][6].item<float>(), s[0][7].item<float>());
+}
+
+TEST(BaselinesTest, SessionKnnVotesWithPositionWeightedSimilarity) {
+  SessionKnn knn(fixture(), kItems, c10::Device(c10::kCPU));
+  // Prefix 3 4: weights 3 -> 1/2, 4 -> 1. Similarities: s0 = s1 = 1.5, s2 = 1.
+  const int64_t items[] = {3, 4};
+  auto s = knn.session_scores(items, 2);
+  EXPECT_FLOAT_EQ(s[3], 3.0f);  // s0 + s1
+  EXPECT_FLOAT_EQ(s[4], 4.0f);  // s0 + s1 + s2
+  EXPECT_FLOAT_EQ(s[5], 2.5f);  // s0 + s2
+  EXPECT_FLOAT_EQ(s[6], 1.5f);  // s1
+  EXPECT_FLOAT_EQ(s[7], 0.0f);
+  EXPECT_EQ(ranking(knn.scores(prefix({3, 4}))), (std::vector<int64_t>{4, 3, 5, 6, 7}));
+  // One neighbour: s0 and s1 tie at 1.5, the more recent s1 wins.
+  SessionKnn one(fixture(), kItems, c10::Device(c10::kCPU), SessionKnnOptions{1, 500});
+  auto t = one.session_scores(items, 2);
+  EXPECT_FLOAT_EQ(t[6], 1.5f);
+  EXPECT_FLOAT_EQ(t[5], 0.0f);
+}
+
+TEST(BaselinesTest, FactoryKnowsTheBaselinesAndRejectsOthers) {
+  auto m = make_baseline("markov", fixture(), kItems, c10::Device(c10::kCPU));
+  EXPECT_EQ(m->name(), "markov");
+  try {
+    make_baseline("item2vec", fixture(), kItems, c10::Device(c10::kCPU));
+    FAIL();
+  } catch (const InvalidInput& e) {
+    EXPECT_NE(std::string(e.what()).find("unknown baseline 'item2vec'; known: popularity, markov, sknn"), std::string::npos);
+  }
+}
+
+}  // namespace seqrec::model
