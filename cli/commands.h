@@ -12,6 +12,9 @@ void add_etl_command(CLI::App& app);
 void add_train_command(CLI::App& app);
 void add_evaluate_command(CLI::App& app);
 void add_predict_command(CLI::App& app);
+void add_export_command(CLI::App& app);
+void add_inspect_command(CLI::App& app);
+void add_serve_command(CLI::App& app);
 
 /// "10,20" -> {10, 20}; throws InvalidInput naming `option` for anything that is not a positive integer.
 std::vector<int64_t> parse_k_list(const std::string& text, const std::string& option);

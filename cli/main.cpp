@@ -45,6 +45,9 @@ int main(int argc, char** argv) {
   seqrec::cli::add_train_command(app);
   seqrec::cli::add_evaluate_command(app);
   seqrec::cli::add_predict_command(app);
+  seqrec::cli::add_export_command(app);
+  seqrec::cli::add_inspect_command(app);
+  seqrec::cli::add_serve_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -2,11 +2,14 @@
 
 #include <torch/types.h>
 
+#include <cmath>
+#include <limits>
 #include <numeric>
 
 #include "seqrec/common/error.h"
 #include "seqrec/model/batch.h"
 #include "seqrec/schema/schema.h"
+#include "seqrec/serve/bundle.h"
 #include "seqrec/train/checkpoint.h"
 
 namespace seqrec::serve {
@@ -32,15 +35,34 @@ Predictor Predictor::load(const std::filesystem::path& data_dir, const std::file
   return Predictor(std::move(workflow), loaded.model, device);
 }
 
+Predictor Predictor::load_bundle(const std::filesystem::path& bundle, c10::Device device) {
+  auto manifest = verify_bundle(bundle);
+  auto workflow = etl::Workflow::load(bundle / bundle_paths::kWorkflow);
+  const auto model_path = bundle / bundle_paths::kModel;
+  auto loaded = train::load_checkpoint(model_path, device);
+  train::check_schema_matches(loaded.meta, manifest.data_fingerprint, model_path, bundle / bundle_paths::kManifest);
+  return Predictor(std::move(workflow), loaded.model, device);
+}
+
 std::vector<Recommendation> Predictor::predict(std::vector<etl::Event> events, int64_t k) const {
-  return predict(workflow_.transform_events(std::move(events)), k);
+  return predict(std::move(events), PredictOptions{k, false});
+}
+
+std::vector<Recommendation> Predictor::predict(std::vector<etl::Event> events, const PredictOptions& options) const {
+  auto sessions = workflow_.transform_events(std::move(events));
+  return predict(sessions, std::vector<PredictOptions>(sessions.size(), options));
 }
 
 std::vector<Recommendation> Predictor::predict(const etl::SessionTable& sessions, int64_t k) const {
-  SEQREC_CHECK(k > 0, "--top-k must be > 0, got ", k);
+  return predict(sessions, std::vector<PredictOptions>(sessions.size(), PredictOptions{k, false}));
+}
+
+std::vector<Recommendation> Predictor::predict(const etl::SessionTable& sessions,
+                                               const std::vector<PredictOptions>& per_session) const {
+  SEQREC_ASSERT(static_cast<int64_t>(per_session.size()) == sessions.size(), "one PredictOptions per session");
+  for (const auto& o : per_session) SEQREC_CHECK(o.top_k > 0, "--top-k must be > 0, got ", o.top_k);
   torch::NoGradGuard no_grad;
   const int64_t catalogue = workflow_.items().size();
-  const int64_t kk = std::min(k, catalogue);
   std::vector<Recommendation> out;
   out.reserve(sessions.size());
   for (int64_t start = 0; start < sessions.size(); start += kPredictBatch) {
@@ -48,15 +70,38 @@ std::vector<Recommendation> Predictor::predict(const etl::SessionTable& sessions
     std::iota(rows.begin(), rows.end(), start);
     auto batch = model::make_prefix_batch(sessions, rows, model_->config().max_length, /*hold_out_last=*/false, device_);
     auto scores = model_->next_item_scores(batch.items, batch.lengths);
-    auto [values, indices] = scores.topk(kk, /*dim=*/1);
-    values = values.to(torch::kCPU).contiguous();
-    indices = indices.to(torch::kCPU).contiguous();
+    int64_t kk = 1;
+    std::vector<int64_t> seen_rows, seen_items;
+    for (size_t b = 0; b < rows.size(); ++b) {
+      const auto& o = per_session[rows[b]];
+      kk = std::max(kk, std::min(o.top_k, catalogue));
+      if (!o.exclude_seen) continue;
+      const int64_t* items = sessions.items_of(rows[b]);
+      for (int64_t i = 0; i < sessions.length(rows[b]); ++i) {
+        seen_rows.push_back(static_cast<int64_t>(b));
+        seen_items.push_back(items[i]);
+      }
+    }
+    if (!seen_rows.empty()) {
+      auto r = torch::tensor(seen_rows, torch::kLong).to(device_);
+      auto c = torch::tensor(seen_items, torch::kLong).to(device_);
+      scores.index_put_({r, c}, -std::numeric_limits<float>::infinity());
+    }
+    auto [values, indices] = scores.topk(std::max<int64_t>(1, std::min(kk, scores.size(1))), /*dim=*/1);
+    values = values.to(torch::kCPU, torch::kFloat).contiguous();
+    indices = indices.to(torch::kCPU, torch::kLong).contiguous();
+    const float* v = values.data_ptr<float>();
+    const int64_t* ix = indices.data_ptr<int64_t>();
+    const int64_t width = values.size(1);
     for (size_t b = 0; b < rows.size(); ++b) {
       Recommendation r;
       r.session_id = sessions.session_ids[rows[b]];
-      for (int64_t j = 0; j < kk; ++j) {
-        r.items.push_back(workflow_.items().decode(indices[b][j].item<int64_t>()));
-        r.scores.push_back(values[b][j].item<float>());
+      const int64_t take = std::min(per_session[rows[b]].top_k, width);
+      for (int64_t j = 0; j < take; ++j) {
+        const float score = v[b * width + j];
+        if (std::isinf(score) && score < 0) break;
+        r.items.push_back(workflow_.items().decode(ix[b * width + j]));
+        r.scores.push_back(score);
       }
       out.push_back(std::move(r));
     }

@@ -15,19 +15,36 @@ struct Recommendation {
   std::vector<float> scores;       ///< the model's logits for those items
 };
 
+/// What to return for one session.
+struct PredictOptions {
+  int64_t top_k = 10;         ///< recommendations per session (> 0; capped at the catalogue)
+  bool exclude_seen = false;  ///< never recommend an item the session already holds
+};
+
 /// The fitted workflow and a trained model together: raw events in, raw item ids out.
-/// The same object serves `seqrec predict` and (later) the server.
+/// The same object serves `seqrec predict` and the server (HTTP and gRPC); safe to call from many threads.
 class Predictor {
  public:
   Predictor(etl::Workflow workflow, std::shared_ptr<model::SessionModel> model, c10::Device device);
   /// Loads `<data>/workflow` and a checkpoint, refusing a checkpoint trained on another schema.
   static Predictor load(const std::filesystem::path& data_dir, const std::filesystem::path& checkpoint, c10::Device device);
+  /// Loads a bundle written by `seqrec export`, verifying its manifest first (newer or damaged bundles throw).
+  static Predictor load_bundle(const std::filesystem::path& bundle, c10::Device device);
 
   /// Raw events of any number of sessions -> top-k per session, sessions in first-seen order.
   /// Unknown items map to the OOV id; reserved ids are never recommended.
   std::vector<Recommendation> predict(std::vector<etl::Event> events, int64_t k) const;
   /// Sessions already transformed by the workflow.
   std::vector<Recommendation> predict(const etl::SessionTable& sessions, int64_t k) const;
+  /// Raw events with options (top_k, exclude_seen) for every session.
+  std::vector<Recommendation> predict(std::vector<etl::Event> events, const PredictOptions& options) const;
+  /// One PredictOptions per session row (`per_session.size() == sessions.size()`): lets the server's dynamic
+  /// batcher score sessions of many requests in one forward pass. Entries whose score is -inf (reserved or
+  /// excluded items) are left out, so a row can hold fewer than top_k items only when the catalogue runs out.
+  std::vector<Recommendation> predict(const etl::SessionTable& sessions, const std::vector<PredictOptions>& per_session) const;
+
+  const model::ModelConfig& model_config() const { return model_->config(); }
+  c10::Device device() const { return device_; }
 
   const etl::Workflow& workflow() const { return workflow_; }
 

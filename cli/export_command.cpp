@@ -1,0 +1,39 @@
+#include <cstdio>
+#include <filesystem>
+
+#include "commands.h"
+#include "seqrec/common/error.h"
+#include "seqrec/serve/bundle.h"
+
+namespace seqrec::cli {
+
+namespace {
+struct ExportFlags {
+  std::string data, run, checkpoint, out, model_name = "seqrec";
+};
+}  // namespace
+
+void add_export_command(CLI::App& app) {
+  auto* cmd = app.add_subcommand("export", "write a servable bundle: fitted workflow + schema + model, versioned, with checksums");
+  auto f = std::make_shared<ExportFlags>();
+  cmd->add_option("--data,-d", f->data, "ETL output folder (workflow/ and schema.json)")->required();
+  cmd->add_option("--run,-r", f->run, "run folder (uses its checkpoint.pt)");
+  cmd->add_option("--checkpoint", f->checkpoint, "a checkpoint file instead of --run");
+  cmd->add_option("--out,-o", f->out, "bundle folder to write (replaced atomically)")->required();
+  cmd->add_option("--model-name", f->model_name, "the name clients use in /v2/models/{name}")->capture_default_str();
+  cmd->callback([f] {
+    SEQREC_CHECK(!f->run.empty() || !f->checkpoint.empty(), "give --run DIR or --checkpoint FILE");
+    const std::filesystem::path checkpoint =
+        f->checkpoint.empty() ? std::filesystem::path(f->run) / "checkpoint.pt" : std::filesystem::path(f->checkpoint);
+    serve::ExportOptions options;
+    options.model_name = f->model_name;
+    auto manifest = serve::export_bundle(f->data, checkpoint, f->out, options);
+    int64_t bytes = 0;
+    for (const auto& [name, file] : manifest.files) bytes += file.bytes;
+    std::fprintf(stderr, "[export] bundle '%s': model '%s', %zu files, %lld bytes, data fingerprint %s\n", f->out.c_str(),
+                 manifest.model_name.c_str(), manifest.files.size(), static_cast<long long>(bytes),
+                 manifest.data_fingerprint.c_str());
+  });
+}
+
+}  // namespace seqrec::cli

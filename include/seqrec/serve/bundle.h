@@ -1,0 +1,64 @@
+#pragma once
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <string>
+
+namespace seqrec::serve {
+
+/// The bundle layout this seqrec writes; a bundle with a larger number is refused as newer.
+constexpr int kBundleFormatVersion = 1;
+
+/// One file inside a bundle, with what it must hold to count as undamaged.
+struct BundleFile {
+  int64_t bytes = 0;
+  std::string fnv1a64;  ///< 16 hex digits over the file's bytes
+};
+
+/// `manifest.json` of a bundle (DESIGN.md §2): what it is, where it came from, and what each file must be.
+struct BundleManifest {
+  int format_version = kBundleFormatVersion;
+  std::string seqrec_version;
+  std::string created;           ///< ISO-8601 UTC
+  std::string model_name = "seqrec";
+  std::string data_fingerprint;  ///< the schema fingerprint the model was trained on
+  nlohmann::json model_config;   ///< the resolved model config from the checkpoint
+  nlohmann::json workflow;       ///< the fitted workflow's options
+  nlohmann::json training;       ///< epoch, step, best metric, train options
+  std::map<std::string, BundleFile> files;  ///< path relative to the bundle -> size and checksum
+
+  nlohmann::json to_json() const;
+  static BundleManifest from_json(const nlohmann::json& j);
+};
+
+/// Names inside a bundle folder.
+namespace bundle_paths {
+inline const char* kManifest = "manifest.json";
+inline const char* kWorkflow = "workflow";
+inline const char* kSchema = "schema.json";
+inline const char* kModel = "model.pt";
+}  // namespace bundle_paths
+
+struct ExportOptions {
+  std::string model_name = "seqrec";  ///< the name clients use in /v2/models/{name}
+};
+
+/// Writes a bundle from an ETL output folder (`workflow/`, `schema.json`) and a checkpoint: the workflow and
+/// schema as they are, the weights without optimizer state, and a manifest with checksums. Refuses a checkpoint
+/// trained on another schema. Built in `<out>.tmp` and renamed.
+BundleManifest export_bundle(const std::filesystem::path& data_dir, const std::filesystem::path& checkpoint,
+                             const std::filesystem::path& out, const ExportOptions& options = {});
+
+/// Reads the manifest and checks the format version and every file's size and checksum. Throws InvalidInput
+/// saying "newer" (upgrade seqrec) or "damaged" (which file, what was expected) otherwise.
+BundleManifest verify_bundle(const std::filesystem::path& dir);
+
+/// True when `dir` holds a bundle manifest (says nothing about damage).
+bool is_bundle(const std::filesystem::path& dir);
+
+/// FNV-1a 64 of a file's bytes, as 16 lowercase hex digits.
+std::string file_fnv1a64(const std::filesystem::path& path);
+
+}  // namespace seqrec::serve

@@ -1,0 +1,295 @@
+#include "seqrec/serve/model_service.h"
+
+#include <unordered_map>
+
+#include "seqrec/common/error.h"
+#include "seqrec/etl/timestamp.h"
+
+namespace seqrec::serve {
+
+using nlohmann::json;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+const char* kOutputSessionId = "session_id";
+const char* kOutputItemIds = "item_ids";
+const char* kOutputScores = "item_id_scores";
+
+ServiceOptions resolve(ServiceOptions options, const BundleManifest& manifest) {
+  if (options.model_name.empty()) options.model_name = manifest.model_name.empty() ? "seqrec" : manifest.model_name;
+  if (options.model_version.empty()) options.model_version = "1";
+  return options;
+}
+
+int64_t micros_since(Clock::time_point start) {
+  return std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - start).count();
+}
+
+// A request's column as text, one entry per row: BYTES as they are, integers in decimal (so 42 and "42" are the
+// same raw id, as they are in a CSV file the workflow was fitted on).
+std::vector<std::string> as_strings(const InferTensor& t) {
+  if (tensor_kind(t.datatype, t.name) == TensorKind::kBytes) return t.bytes;
+  if (tensor_kind(t.datatype, t.name) == TensorKind::kInt) {
+    std::vector<std::string> out;
+    out.reserve(t.ints.size());
+    for (int64_t v : t.ints) out.push_back(std::to_string(v));
+    return out;
+  }
+  throw ServeError(400, "input '" + t.name + "' has datatype " + t.datatype + "; ids must be BYTES or integers");
+}
+
+std::vector<int64_t> as_ints(const InferTensor& t) {
+  if (tensor_kind(t.datatype, t.name) != TensorKind::kInt)
+    throw ServeError(400, "input '" + t.name + "' has datatype " + t.datatype + "; expected an integer type such as INT64");
+  return t.ints;
+}
+
+int64_t int_parameter(const json& parameters, const char* name, int64_t fallback) {
+  auto it = parameters.find(name);
+  if (it == parameters.end()) return fallback;
+  if (!it->is_number_integer()) throw ServeError(400, std::string("parameter '") + name + "' must be an integer, got " + it->dump());
+  return it->get<int64_t>();
+}
+
+bool bool_parameter(const json& parameters, const char* name, bool fallback) {
+  auto it = parameters.find(name);
+  if (it == parameters.end()) return fallback;
+  if (!it->is_boolean()) throw ServeError(400, std::string("parameter '") + name + "' must be true or false, got " + it->dump());
+  return it->get<bool>();
+}
+
+}  // namespace
+
+ModelService::ModelService(std::shared_ptr<const Predictor> predictor, ServiceOptions options, BundleManifest manifest)
+    : predictor_(std::move(predictor)),
+      options_(resolve(std::move(options), manifest)),
+      manifest_(std::move(manifest)),
+      metrics_(options_.model_name, options_.model_version),
+      batcher_(predictor_, options_.batching, &metrics_) {
+  SEQREC_CHECK(options_.max_events_per_request >= 1, "--max-events must be >= 1");
+  SEQREC_CHECK(options_.default_top_k >= 1 && options_.default_top_k <= options_.max_top_k,
+               "--top-k must be between 1 and --max-top-k (", options_.max_top_k, "), got ", options_.default_top_k);
+  SEQREC_CHECK(options_.request_timeout_ms >= 1, "--request-timeout-ms must be >= 1");
+}
+
+ModelService::~ModelService() { shutdown(); }
+
+void ModelService::shutdown() {
+  ready_ = false;
+  batcher_.stop();
+}
+
+void ModelService::require_model(const std::string& name, const std::string& version) const {
+  if (name != options_.model_name)
+    throw ServeError(404, "unknown model '" + name + "'; this server serves '" + options_.model_name + "'");
+  if (!version.empty() && version != options_.model_version)
+    throw ServeError(404, "model '" + name + "' has no version '" + version + "'; the served version is '" +
+                              options_.model_version + "'");
+}
+
+std::vector<std::pair<std::string, std::string>> ModelService::input_columns() const {
+  const auto& c = predictor_->workflow().options().columns;
+  std::vector<std::pair<std::string, std::string>> columns = {{c.session, "BYTES"}, {c.item, "BYTES"}};
+  if (c.date_parts.empty()) {
+    columns.emplace_back(c.timestamp, "INT64");
+  } else {
+    for (const auto& part : c.date_parts) columns.emplace_back(part, "INT64");
+  }
+  if (!c.order.empty()) columns.emplace_back(c.order, "INT64");
+  return columns;
+}
+
+json ModelService::server_metadata() const {
+  return {{"name", "seqrec"}, {"version", manifest_.seqrec_version.empty() ? "unknown" : manifest_.seqrec_version},
+          {"extensions", {"binary_tensor_data", "parameters", "model_configuration", "statistics"}}};
+}
+
+json ModelService::model_metadata() const {
+  json inputs = json::array();
+  for (const auto& [name, datatype] : input_columns()) inputs.push_back({{"name", name}, {"datatype", datatype}, {"shape", {-1}}});
+  return {{"name", options_.model_name},
+          {"versions", {options_.model_version}},
+          {"platform", "seqrec"},
+          {"inputs", inputs},
+          {"outputs",
+           {{{"name", kOutputSessionId}, {"datatype", "BYTES"}, {"shape", {-1}}},
+            {{"name", kOutputItemIds}, {"datatype", "BYTES"}, {"shape", {-1, -1}}},
+            {{"name", kOutputScores}, {"datatype", "FP32"}, {"shape", {-1, -1}}}}}};
+}
+
+json ModelService::model_config() const {
+  auto type_of = [](const std::string& datatype) { return datatype == "BYTES" ? std::string("TYPE_STRING") : "TYPE_" + datatype; };
+  json input = json::array();
+  for (const auto& [name, datatype] : input_columns()) input.push_back({{"name", name}, {"data_type", type_of(datatype)}, {"dims", {-1}}});
+  const auto& b = options_.batching;
+  return {{"name", options_.model_name},
+          {"platform", "seqrec"},
+          {"backend", "seqrec"},
+          {"max_batch_size", 0},
+          {"input", input},
+          {"output",
+           {{{"name", kOutputSessionId}, {"data_type", "TYPE_STRING"}, {"dims", {-1}}},
+            {{"name", kOutputItemIds}, {"data_type", "TYPE_STRING"}, {"dims", {-1, -1}}},
+            {{"name", kOutputScores}, {"data_type", "TYPE_FP32"}, {"dims", {-1, -1}}}}},
+          {"dynamic_batching",
+           {{"max_queue_delay_microseconds", b.max_queue_delay_us}, {"preferred_batch_size", {b.max_batch_sessions}}}},
+          {"instance_group", {{{"count", b.workers}, {"kind", predictor_->device().is_cuda() ? "KIND_GPU" : "KIND_CPU"}}}},
+          {"parameters",
+           {{"top_k", {{"default", options_.default_top_k}, {"max", options_.max_top_k}}},
+            {"exclude_seen", {{"default", false}}},
+            {"max_events_per_request", options_.max_events_per_request},
+            {"request_timeout_ms", options_.request_timeout_ms}}},
+          {"model", predictor_->model_config().to_json()},
+          {"workflow", predictor_->workflow().options().to_json()},
+          {"bundle",
+           {{"created", manifest_.created}, {"data_fingerprint", manifest_.data_fingerprint},
+            {"format_version", manifest_.format_version}}}};
+}
+
+std::vector<etl::Event> ModelService::events_from_inputs(const std::vector<InferTensor>& inputs) const {
+  const auto& c = predictor_->workflow().options().columns;
+  // Raw column names first; the canonical Merlin names are accepted for a workflow fitted on other names.
+  std::unordered_map<std::string, std::string> role_of = {
+      {"session_id", "session"}, {"item_id", "item"}, {"timestamp", "timestamp"}};
+  role_of[c.session] = "session";
+  role_of[c.item] = "item";
+  if (c.date_parts.empty()) {
+    role_of[c.timestamp] = "timestamp";
+  } else {
+    role_of.erase("timestamp");
+    for (size_t k = 0; k < c.date_parts.size(); ++k) role_of[c.date_parts[k]] = "date" + std::to_string(k);
+  }
+  if (!c.order.empty()) role_of[c.order] = "order";
+
+  std::unordered_map<std::string, const InferTensor*> by_role;
+  int64_t rows = -1;
+  std::string first_name;
+  for (const auto& t : inputs) {
+    auto it = role_of.find(t.name);
+    if (it == role_of.end()) {
+      std::string known;
+      for (const auto& [name, type] : input_columns()) known += (known.empty() ? "" : ", ") + name;
+      throw ServeError(400, "unknown input '" + t.name + "'; this model takes " + known);
+    }
+    if (by_role.count(it->second)) throw ServeError(400, "input '" + t.name + "' is given twice (or under two names)");
+    by_role[it->second] = &t;
+    const bool column = t.shape.size() == 1 || (t.shape.size() == 2 && t.shape[1] == 1);
+    if (!column)
+      throw ServeError(400, "input '" + t.name + "' must be one 1-D tensor with one row per event, got shape of rank " +
+                                std::to_string(t.shape.size()));
+    check_tensor_shape(t);
+    if (rows < 0) {
+      rows = t.shape[0];
+      first_name = t.name;
+    } else if (t.shape[0] != rows) {
+      throw ServeError(400, "ragged inputs: '" + t.name + "' has " + std::to_string(t.shape[0]) + " rows but '" + first_name +
+                                "' has " + std::to_string(rows) + "; give every column one row per event");
+    }
+  }
+  if (!by_role.count("session") || !by_role.count("item"))
+    throw ServeError(400, "inputs '" + c.session + "' and '" + c.item + "' are required (one row per event)");
+  if (rows == 0) throw ServeError(400, "the request holds no events");
+  if (rows > options_.max_events_per_request)
+    throw ServeError(400, "the request is too large: " + std::to_string(rows) + " events, the limit is " +
+                              std::to_string(options_.max_events_per_request));
+  for (int k = 0; k < static_cast<int>(c.date_parts.size()); ++k)
+    if (!by_role.count("date" + std::to_string(k))) throw ServeError(400, "input '" + c.date_parts[k] + "' is required");
+
+  const auto sessions = as_strings(*by_role["session"]);
+  auto items = as_strings(*by_role["item"]);
+  std::vector<int64_t> order(rows);
+  for (int64_t i = 0; i < rows; ++i) order[i] = i + 1;
+  if (by_role.count("order")) order = as_ints(*by_role["order"]);
+  std::vector<etl::Event> events(rows);
+  for (int64_t i = 0; i < rows; ++i) {
+    if (sessions[i].empty()) throw ServeError(400, "input '" + by_role["session"]->name + "' row " + std::to_string(i) + ": empty session id");
+    events[i].session = sessions[i];
+    events[i].item = std::move(items[i]);
+    events[i].order = order[i];
+  }
+  if (!c.date_parts.empty()) {
+    // The same arithmetic as etl::read_events for date-only data: the day, plus the click order as seconds.
+    std::vector<int64_t> ymd[3];
+    for (int k = 0; k < 3; ++k) ymd[k] = as_ints(*by_role["date" + std::to_string(k)]);
+    for (int64_t i = 0; i < rows; ++i) {
+      if (ymd[1][i] < 1 || ymd[1][i] > 12 || ymd[2][i] < 1 || ymd[2][i] > 31)
+        throw ServeError(400, "row " + std::to_string(i) + ": not a valid month/day: " + std::to_string(ymd[1][i]) + "/" +
+                                  std::to_string(ymd[2][i]));
+      events[i].timestamp_ms = etl::days_from_civil(ymd[0][i], static_cast<unsigned>(ymd[1][i]), static_cast<unsigned>(ymd[2][i])) *
+                                   etl::kMillisPerDay +
+                               (c.order.empty() ? 0 : order[i] * 1000);
+    }
+  } else if (by_role.count("timestamp")) {
+    // Timestamps go through the ETL's parser with the fitted format, so seconds, milliseconds and ISO-8601
+    // mean online what they meant offline.
+    const InferTensor& t = *by_role["timestamp"];
+    if (tensor_kind(t.datatype, t.name) == TensorKind::kFloat)
+      throw ServeError(400, "input '" + t.name + "' has datatype " + t.datatype + "; send timestamps as INT64 or BYTES");
+    const auto texts = as_strings(t);
+    for (int64_t i = 0; i < rows; ++i) {
+      auto ms = etl::parse_timestamp_ms(texts[i], c.timestamp_format);
+      if (!ms)
+        throw ServeError(400, "input '" + t.name + "' row " + std::to_string(i) + ": cannot parse '" + texts[i].substr(0, 64) +
+                                  "' as a timestamp (" + etl::to_string(c.timestamp_format) + ")");
+      events[i].timestamp_ms = *ms;
+    }
+  }
+  return events;
+}
+
+InferResponse ModelService::infer(const InferRequest& request) {
+  const auto started = Clock::now();
+  require_model(request.model_name, request.model_version);
+  if (!ready_) throw ServeError(503, "the server is shutting down; retry on another instance");
+  PredictOptions options;
+  options.top_k = int_parameter(request.parameters, "top_k", options_.default_top_k);
+  options.exclude_seen = bool_parameter(request.parameters, "exclude_seen", false);
+  if (options.top_k < 1 || options.top_k > options_.max_top_k)
+    throw ServeError(400, "parameter 'top_k' must be between 1 and " + std::to_string(options_.max_top_k) + ", got " +
+                              std::to_string(options.top_k));
+  bool want[3] = {request.outputs.empty(), request.outputs.empty(), request.outputs.empty()};
+  bool binary[3] = {false, false, false};
+  const char* names[3] = {kOutputSessionId, kOutputItemIds, kOutputScores};
+  for (const auto& o : request.outputs) {
+    int k = 0;
+    while (k < 3 && o.name != names[k]) ++k;
+    if (k == 3)
+      throw ServeError(400, "unknown output '" + o.name + "'; this model returns session_id, item_ids and item_id_scores");
+    want[k] = true;
+    binary[k] = o.binary_output;
+  }
+
+  auto sessions = predictor_->workflow().transform_events(events_from_inputs(request.inputs));
+  const int64_t input_us = micros_since(started);
+  const auto deadline = started + std::chrono::milliseconds(options_.request_timeout_ms);
+  auto result = batcher_.run(std::move(sessions), options, deadline);
+
+  const auto output_start = Clock::now();
+  const auto& recs = result.recommendations;
+  // A rectangular [S, k]: k is the shortest row, which is top_k unless exclusions exhausted a tiny catalogue.
+  int64_t k = options.top_k;
+  for (const auto& r : recs) k = std::min<int64_t>(k, static_cast<int64_t>(r.items.size()));
+  const int64_t s = static_cast<int64_t>(recs.size());
+  InferTensor session_ids{kOutputSessionId, "BYTES", {s}};
+  InferTensor item_ids{kOutputItemIds, "BYTES", {s, k}};
+  InferTensor scores{kOutputScores, "FP32", {s, k}};
+  for (const auto& r : recs) {
+    session_ids.bytes.push_back(r.session_id);
+    item_ids.bytes.insert(item_ids.bytes.end(), r.items.begin(), r.items.begin() + k);
+    scores.floats.insert(scores.floats.end(), r.scores.begin(), r.scores.begin() + k);
+  }
+  InferResponse response{options_.model_name, options_.model_version, request.id, {}};
+  InferTensor* all[3] = {&session_ids, &item_ids, &scores};
+  for (int j = 0; j < 3; ++j) {
+    if (!want[j]) continue;
+    all[j]->binary_output = binary[j];
+    response.outputs.push_back(std::move(*all[j]));
+  }
+  metrics_.record_request_phases(result.queue_us, input_us, micros_since(output_start));
+  return response;
+}
+
+void ModelService::record_request(bool success, Clock::time_point started) { metrics_.record_request(success, micros_since(started)); }
+
+}  // namespace seqrec::serve

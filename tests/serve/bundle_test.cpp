@@ -1,0 +1,92 @@
+#include "seqrec/serve/bundle.h"
+
+#include <nlohmann/json.hpp>
+
+#include "seqrec/common/error.h"
+#include "seqrec/common/io.h"
+#include "serve/serve_fixture.h"
+
+namespace seqrec::serve::test {
+
+using BundleTest = ServeTest;
+
+namespace {
+void expect_refused(const std::filesystem::path& bundle, const std::string& fragment) {
+  try {
+    verify_bundle(bundle);
+    ADD_FAILURE() << "a bad bundle was accepted; expected a message with '" << fragment << "'";
+  } catch (const InvalidInput& e) {
+    EXPECT_NE(std::string(e.what()).find(fragment), std::string::npos) << e.what();
+  }
+}
+}  // namespace
+
+TEST_F(BundleTest, ExportWritesAManifestThatVerifies) {
+  auto manifest = verify_bundle(path("bundle"));
+  EXPECT_EQ(manifest.format_version, kBundleFormatVersion);
+  EXPECT_EQ(manifest.model_name, "recs");
+  EXPECT_EQ(manifest.data_fingerprint, schema::Schema::load(path("data/schema.json")).fingerprint());
+  EXPECT_EQ(manifest.model_config.at("d_model"), 16);
+  EXPECT_EQ(manifest.created.size(), 20u) << manifest.created;
+  for (const char* file : {"model.pt", "schema.json", "workflow/workflow.json", "workflow/item_id.vocab.tsv"}) {
+    ASSERT_TRUE(manifest.files.count(file)) << file;
+    EXPECT_EQ(manifest.files[file].bytes, static_cast<int64_t>(std::filesystem::file_size(path("bundle") / file)));
+  }
+  EXPECT_FALSE(std::filesystem::exists(path("bundle.tmp")));
+}
+
+TEST_F(BundleTest, BundlePredictorMatchesTheDataAndCheckpointPredictor) {
+  auto from_bundle = Predictor::load_bundle(path("bundle"), c10::Device(c10::kCPU));
+  auto from_run = Predictor::load(path("data"), path("run/checkpoint.pt"), c10::Device(c10::kCPU));
+  std::vector<etl::Event> events = {{"a", popular_items(from_run, 3)[0], 1000, 1}, {"a", popular_items(from_run, 3)[1], 2000, 2}};
+  auto x = from_bundle.predict(events, 5);
+  auto y = from_run.predict(events, 5);
+  ASSERT_EQ(x.size(), 1u);
+  EXPECT_EQ(x[0].items, y[0].items);
+  EXPECT_EQ(x[0].scores, y[0].scores);
+}
+
+TEST_F(BundleTest, DamagedFileIsRefusedNamingIt) {
+  {
+    std::fstream f(path("bundle/model.pt"), std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(100);
+    f.put('\x7f');
+  }
+  expect_refused(path("bundle"), "damaged: model.pt has checksum");
+  EXPECT_THROW(Predictor::load_bundle(path("bundle"), c10::Device(c10::kCPU)), InvalidInput);
+}
+
+TEST_F(BundleTest, TruncatedOrMissingFileIsRefused) {
+  write("bundle/schema.json", "{}");
+  expect_refused(path("bundle"), "damaged: schema.json has 2 bytes");
+  std::filesystem::remove(path("bundle/workflow/item_id.vocab.tsv"));
+  expect_refused(path("bundle"), "workflow/item_id.vocab.tsv is missing");
+}
+
+TEST_F(BundleTest, NewerFormatIsRefusedAsNewer) {
+  auto j = nlohmann::json::parse(read_text_file(path("bundle/manifest.json")));
+  j["format_version"] = kBundleFormatVersion + 1;
+  write("bundle/manifest.json", j.dump());
+  expect_refused(path("bundle"), "newer than this seqrec reads");
+}
+
+TEST_F(BundleTest, UnreadableManifestOrNoBundleIsRefused) {
+  write("bundle/manifest.json", "{\"format\": \"seqrec-bundle\", ");
+  expect_refused(path("bundle"), "damaged: manifest.json cannot be read");
+  expect_refused(path("data"), "is not a seqrec bundle");
+  expect_refused(path("nowhere"), "does not exist");
+}
+
+TEST_F(BundleTest, CheckpointFromAnotherSchemaIsNotExported) {
+  train::CheckpointMeta meta;
+  meta.model.num_items = 10;
+  meta.model.d_model = 8;
+  meta.model.num_heads = 2;
+  meta.model.num_layers = 1;
+  meta.schema_fingerprint = "0000";
+  train::save_checkpoint(path("other.pt"), *model::make_model(meta.model), meta);
+  EXPECT_THROW(export_bundle(path("data"), path("other.pt"), path("bundle2")), InvalidInput);
+  EXPECT_FALSE(std::filesystem::exists(path("bundle2")));
+}
+
+}  // namespace seqrec::serve::test
