@@ -57,10 +57,11 @@ TEST_F(BundleTest, DamagedFileIsRefusedNamingIt) {
 }
 
 TEST_F(BundleTest, TruncatedOrMissingFileIsRefused) {
-  write("bundle/schema.json", "{}");
-  expect_refused(path("bundle"), "damaged: schema.json has 2 bytes");
+  // Files are checked in name order: the missing vocabulary first (nothing before it is damaged), then schema.json.
   std::filesystem::remove(path("bundle/workflow/item_id.vocab.tsv"));
   expect_refused(path("bundle"), "workflow/item_id.vocab.tsv is missing");
+  write("bundle/schema.json", "{}");
+  expect_refused(path("bundle"), "damaged: schema.json has 2 bytes");
 }
 
 TEST_F(BundleTest, NewerFormatIsRefusedAsNewer) {
