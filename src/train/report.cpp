@@ -100,10 +100,10 @@ std::vector<Curve> curves_from_history(const std::vector<nlohmann::json>& histor
 }
 
 void write_report(const std::filesystem::path& path, const std::vector<nlohmann::json>& history, const std::string& title) {
-  std::string html = "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>seqrec run " +
+  std::string html = "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>seqrec training report: " +
                      escape_html(title) +
                      "</title>\n<style>body{font-family:sans-serif;margin:1.5em}div.charts{display:flex;flex-wrap:wrap;"
-                     "gap:12px}</style></head>\n<body><h1>seqrec run " +
+                     "gap:12px}</style></head>\n<body><h1>seqrec training report: " +
                      escape_html(title) + "</h1>\n";
   int64_t evaluations = 0, steps = 0;
   for (const auto& e : history) {
