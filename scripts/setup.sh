@@ -7,6 +7,7 @@ packages=(
   libtorch-dev libopenblas0-openmp
   libgtest-dev libgmock-dev libbenchmark-dev
   nlohmann-json3-dev libcli11-dev
+  libyaml-cpp-dev
   libcpp-httplib-dev libgrpc++-dev protobuf-compiler protobuf-compiler-grpc curl
 )
 

@@ -1,35 +1,374 @@
 #include "seqrec/model/model_config.h"
 
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <cmath>
+#include <set>
+
+#include "seqrec/common/error.h"
+#include "seqrec/common/io.h"
+
 namespace seqrec::model {
 
-nlohmann::json ModelConfig::to_json() const {
-  return {{"architecture", architecture}, {"num_items", num_items},   {"d_model", d_model}, {"num_heads", num_heads},
-          {"num_layers", num_layers},     {"max_length", max_length}, {"dropout", dropout}};
+namespace {
+
+using nlohmann::json;
+
+/// Reads the keys of one config object into fields, recording unknown keys and type mismatches as problems
+/// (prefixed with the object's path) instead of stopping at the first.
+class Reader {
+ public:
+  Reader(const json& j, std::string path, std::vector<std::string>& problems) : j_(j), path_(std::move(path)), problems_(problems) {
+    if (!j_.is_object()) problems_.push_back(where("") + " must be an object, got " + std::string(j_.type_name()));
+  }
+  template <typename T>
+  Reader& read(const char* key, T& field) {
+    seen_.insert(key);
+    if (!j_.is_object() || !j_.contains(key) || j_.at(key).is_null()) return *this;
+    try {
+      field = j_.at(key).get<T>();
+    } catch (const json::exception&) {
+      problems_.push_back(where(key) + " has the wrong type (" + std::string(j_.at(key).type_name()) + ")");
+    }
+    return *this;
+  }
+  template <typename T>
+  Reader& read_object(const char* key, T& field) {
+    seen_.insert(key);
+    if (j_.is_object() && j_.contains(key) && !j_.at(key).is_null()) field = T::from_json_checked(j_.at(key), where(key), problems_);
+    return *this;
+  }
+  template <typename T>
+  Reader& read_list(const char* key, std::vector<T>& field) {
+    seen_.insert(key);
+    if (!j_.is_object() || !j_.contains(key) || j_.at(key).is_null()) return *this;
+    const json& list = j_.at(key);
+    if (!list.is_array()) {
+      problems_.push_back(where(key) + " must be a list");
+      return *this;
+    }
+    field.clear();
+    for (size_t i = 0; i < list.size(); ++i)
+      field.push_back(T::from_json_checked(list[i], where(key) + "[" + std::to_string(i) + "]", problems_));
+    return *this;
+  }
+  /// Call last: every key not read is reported.
+  void finish() {
+    if (!j_.is_object()) return;
+    for (const auto& [key, value] : j_.items())
+      if (!seen_.count(key)) problems_.push_back("unknown model config key '" + where(key) + "'");
+  }
+
+ private:
+  std::string where(const std::string& key) const { return path_.empty() ? key : key.empty() ? path_ : path_ + "." + key; }
+  const json& j_;
+  std::string path_;
+  std::vector<std::string>& problems_;
+  std::set<std::string> seen_;
+};
+
+bool one_of(const std::string& value, std::initializer_list<const char*> options) {
+  return std::any_of(options.begin(), options.end(), [&](const char* o) { return value == o; });
 }
 
-ModelConfig ModelConfig::from_json(const nlohmann::json& j) {
+std::string join(const std::vector<std::string>& parts) {
+  std::string out;
+  for (const auto& p : parts) out += (out.empty() ? "" : ", ") + p;
+  return out;
+}
+
+json yaml_to_json(const YAML::Node& node) {
+  switch (node.Type()) {
+    case YAML::NodeType::Map: {
+      json out = json::object();
+      for (const auto& kv : node) out[kv.first.as<std::string>()] = yaml_to_json(kv.second);
+      return out;
+    }
+    case YAML::NodeType::Sequence: {
+      json out = json::array();
+      for (const auto& item : node) out.push_back(yaml_to_json(item));
+      return out;
+    }
+    case YAML::NodeType::Scalar: {
+      if (node.Tag() == "!") return node.as<std::string>();  // a quoted scalar stays a string
+      const std::string text = node.as<std::string>();
+      if (text == "true" || text == "True") return true;
+      if (text == "false" || text == "False") return false;
+      try {
+        size_t used = 0;
+        long long i = std::stoll(text, &used);
+        if (used == text.size()) return i;
+        double d = std::stod(text, &used);
+        if (used == text.size()) return d;
+      } catch (const std::exception&) {
+      }
+      return text;
+    }
+    default:
+      return nullptr;
+  }
+}
+
+}  // namespace
+
+// --- per-section JSON --------------------------------------------------------------------------------------------
+
+#define SEQREC_FROM_JSON(Type)                                                     \
+  Type Type::from_json(const json& j) {                                            \
+    std::vector<std::string> problems;                                             \
+    Type t = from_json_checked(j, "", problems);                                   \
+    if (!problems.empty()) throw InvalidInput("invalid model config: " + join(problems)); \
+    return t;                                                                      \
+  }
+
+json FeatureConfig::to_json() const {
+  return {{"name", name}, {"type", type}, {"cardinality", cardinality}, {"dim", dim}, {"encoding", encoding},
+          {"bins", bins}, {"session_level", session_level}, {"layer_norm", layer_norm}};
+}
+FeatureConfig FeatureConfig::from_json_checked(const json& j, const std::string& path, std::vector<std::string>& problems) {
+  FeatureConfig c;
+  Reader(j, path, problems).read("name", c.name).read("type", c.type).read("cardinality", c.cardinality).read("dim", c.dim)
+      .read("encoding", c.encoding).read("bins", c.bins).read("session_level", c.session_level)
+      .read("layer_norm", c.layer_norm).finish();
+  return c;
+}
+SEQREC_FROM_JSON(FeatureConfig)
+int64_t FeatureConfig::resolved_dim() const {
+  if (dim > 0) return dim;
+  if (type == "continuous") return 8;
+  // The rule of thumb NVTabular and Transformers4Rec use for categorical embeddings.
+  return std::min<int64_t>(64, static_cast<int64_t>(std::ceil(6.0 * std::pow(static_cast<double>(std::max<int64_t>(cardinality, 1)), 0.25))));
+}
+
+json InputConfig::to_json() const {
+  json features_json = json::array();
+  for (const auto& f : features) features_json.push_back(f.to_json());
+  return {{"item_dim", item_dim}, {"features", features_json}, {"aggregation", aggregation}, {"layer_norm", layer_norm},
+          {"pretrained_item_vectors", pretrained_item_vectors}, {"freeze_pretrained", freeze_pretrained}, {"dropout", dropout}};
+}
+InputConfig InputConfig::from_json_checked(const json& j, const std::string& path, std::vector<std::string>& problems) {
+  InputConfig c;
+  Reader(j, path, problems).read("item_dim", c.item_dim).read_list("features", c.features).read("aggregation", c.aggregation)
+      .read("layer_norm", c.layer_norm).read("pretrained_item_vectors", c.pretrained_item_vectors)
+      .read("freeze_pretrained", c.freeze_pretrained).read("dropout", c.dropout).finish();
+  return c;
+}
+SEQREC_FROM_JSON(InputConfig)
+
+json MaskingConfig::to_json() const {
+  return {{"scheme", scheme}, {"mlm_probability", mlm_probability}, {"plm_probability", plm_probability},
+          {"max_span_length", max_span_length}, {"rtd_discriminator_weight", rtd_discriminator_weight},
+          {"rtd_generator_weight", rtd_generator_weight}, {"rtd_sample_from_batch", rtd_sample_from_batch}};
+}
+MaskingConfig MaskingConfig::from_json_checked(const json& j, const std::string& path, std::vector<std::string>& problems) {
+  MaskingConfig c;
+  Reader(j, path, problems).read("scheme", c.scheme).read("mlm_probability", c.mlm_probability)
+      .read("plm_probability", c.plm_probability).read("max_span_length", c.max_span_length)
+      .read("rtd_discriminator_weight", c.rtd_discriminator_weight).read("rtd_generator_weight", c.rtd_generator_weight)
+      .read("rtd_sample_from_batch", c.rtd_sample_from_batch).finish();
+  return c;
+}
+SEQREC_FROM_JSON(MaskingConfig)
+
+json BodyConfig::to_json() const {
+  return {{"inner_size", inner_size}, {"embedding_size", embedding_size}, {"generator_layers", generator_layers},
+          {"tied_generator", tied_generator}, {"memory_length", memory_length}, {"segment_length", segment_length},
+          {"activation", activation}};
+}
+BodyConfig BodyConfig::from_json_checked(const json& j, const std::string& path, std::vector<std::string>& problems) {
+  BodyConfig c;
+  Reader(j, path, problems).read("inner_size", c.inner_size).read("embedding_size", c.embedding_size)
+      .read("generator_layers", c.generator_layers).read("tied_generator", c.tied_generator)
+      .read("memory_length", c.memory_length).read("segment_length", c.segment_length).read("activation", c.activation)
+      .finish();
+  return c;
+}
+SEQREC_FROM_JSON(BodyConfig)
+
+json HeadConfig::to_json() const {
+  return {{"weight_tying", weight_tying}, {"output_bias", output_bias}, {"temperature", temperature},
+          {"label_smoothing", label_smoothing}, {"loss", loss}, {"sampled_softmax", sampled_softmax},
+          {"num_negatives", num_negatives}, {"in_batch_negatives", in_batch_negatives}, {"weight", weight}};
+}
+HeadConfig HeadConfig::from_json_checked(const json& j, const std::string& path, std::vector<std::string>& problems) {
+  HeadConfig c;
+  Reader(j, path, problems).read("weight_tying", c.weight_tying).read("output_bias", c.output_bias)
+      .read("temperature", c.temperature).read("label_smoothing", c.label_smoothing).read("loss", c.loss)
+      .read("sampled_softmax", c.sampled_softmax).read("num_negatives", c.num_negatives)
+      .read("in_batch_negatives", c.in_batch_negatives).read("weight", c.weight).finish();
+  return c;
+}
+SEQREC_FROM_JSON(HeadConfig)
+
+json TaskConfig::to_json() const { return {{"type", type}, {"target", target}, {"summary", summary}, {"weight", weight}}; }
+TaskConfig TaskConfig::from_json_checked(const json& j, const std::string& path, std::vector<std::string>& problems) {
+  TaskConfig c;
+  Reader(j, path, problems).read("type", c.type).read("target", c.target).read("summary", c.summary).read("weight", c.weight)
+      .finish();
+  return c;
+}
+SEQREC_FROM_JSON(TaskConfig)
+
+// --- the whole config --------------------------------------------------------------------------------------------
+
+json ModelConfig::to_json() const {
+  json tasks_json = json::array();
+  for (const auto& t : tasks) tasks_json.push_back(t.to_json());
+  return {{"architecture", architecture}, {"num_items", num_items},   {"d_model", d_model},       {"num_heads", num_heads},
+          {"num_layers", num_layers},     {"max_length", max_length}, {"dropout", dropout},       {"input", input.to_json()},
+          {"masking", masking.to_json()}, {"body", body.to_json()},   {"head", head.to_json()},   {"tasks", tasks_json}};
+}
+
+ModelConfig ModelConfig::from_json_checked(const json& j, const std::string& path, std::vector<std::string>& problems) {
   ModelConfig c;
-  c.architecture = j.at("architecture");
-  c.num_items = j.at("num_items");
-  c.d_model = j.at("d_model");
-  c.num_heads = j.at("num_heads");
-  c.num_layers = j.at("num_layers");
-  c.max_length = j.at("max_length");
-  c.dropout = j.at("dropout");
+  Reader(j, path, problems).read("architecture", c.architecture).read("num_items", c.num_items).read("d_model", c.d_model)
+      .read("num_heads", c.num_heads).read("num_layers", c.num_layers).read("max_length", c.max_length)
+      .read("dropout", c.dropout).read_object("input", c.input).read_object("masking", c.masking)
+      .read_object("body", c.body).read_object("head", c.head).read_list("tasks", c.tasks).finish();
+  return c;
+}
+
+ModelConfig ModelConfig::from_json(const json& j) {
+  ModelConfig c;
+  std::vector<std::string> problems;
+  c = from_json_checked(j, "", problems);
+  c.parse_problems = problems;
+  return c;
+}
+
+json ModelConfig::read_file(const std::filesystem::path& path) {
+  const std::string text = read_text_file(path);
+  const std::string ext = path.extension().string();
+  if (ext == ".yaml" || ext == ".yml") {
+    try {
+      return yaml_to_json(YAML::Load(text));
+    } catch (const YAML::Exception& e) {
+      throw InvalidInput(path.string() + ":" + std::to_string(e.mark.line + 1) + ":" + std::to_string(e.mark.column + 1) +
+                         ": not valid YAML: " + e.msg);
+    }
+  }
+  try {
+    return json::parse(text);
+  } catch (const json::parse_error& e) {
+    throw InvalidInput(path.string() + ": not valid JSON (byte " + std::to_string(e.byte) + "): " + e.what() +
+                       "; YAML files need the extension .yaml or .yml");
+  }
+}
+
+std::vector<std::string> ModelConfig::valid_maskings(const std::string& architecture) {
+  if (architecture == "gpt2" || architecture == "sasrec" || architecture == "transfo_xl" || architecture == "gru" ||
+      architecture == "lstm")
+    return {"clm"};
+  if (architecture == "bert" || architecture == "albert") return {"mlm", "clm"};
+  if (architecture == "electra") return {"rtd", "mlm", "clm"};
+  if (architecture == "xlnet") return {"plm", "mlm", "clm"};
+  return {};
+}
+
+int64_t ModelConfig::item_dim() const {
+  if (input.item_dim > 0) return input.item_dim;
+  if (architecture == "albert" && body.embedding_size > 0) return body.embedding_size;
+  return d_model;
+}
+
+ModelConfig ModelConfig::resolved() const {
+  ModelConfig c = *this;
+  if (c.architecture == "sasrec") {
+    // SASRec (Kang & McAuley 2018): a causal transformer trained with binary cross-entropy on sampled negatives.
+    c.architecture = "gpt2";
+    c.head.loss = "bce";
+    if (c.head.num_negatives == HeadConfig().num_negatives) c.head.num_negatives = 1;
+  }
+  const auto maskings = valid_maskings(c.architecture);
+  if (c.masking.scheme.empty() && !maskings.empty()) c.masking.scheme = maskings.front();
+  if (c.input.item_dim == 0) c.input.item_dim = c.item_dim();
+  if (c.body.inner_size == 0) c.body.inner_size = 4 * c.d_model;
   return c;
 }
 
 std::vector<std::string> ModelConfig::problems() const {
-  std::vector<std::string> p;
-  if (architecture != "gpt2") p.push_back("architecture '" + architecture + "' is not available; use gpt2");
+  std::vector<std::string> p = parse_problems;
+  const auto maskings = valid_maskings(architecture);
+  if (maskings.empty())
+    p.push_back("architecture '" + architecture + "' is not available; use gpt2, bert, albert, electra, xlnet, transfo_xl, gru, lstm or sasrec");
   if (num_items < 4) p.push_back("num_items must be >= 4 (3 reserved ids + items), got " + std::to_string(num_items));
   if (d_model < 1) p.push_back("--d-model must be >= 1");
   if (num_heads < 1) p.push_back("--heads must be >= 1");
   if (num_heads >= 1 && d_model % num_heads != 0)
     p.push_back("--d-model (" + std::to_string(d_model) + ") must be divisible by --heads (" + std::to_string(num_heads) + ")");
+  if ((architecture == "xlnet" || architecture == "transfo_xl") && d_model % 2 != 0)
+    p.push_back("--d-model must be even for the sinusoidal relative positions of " + architecture);
   if (num_layers < 1) p.push_back("--layers must be >= 1");
   if (max_length < 2) p.push_back("--max-length must be >= 2");
   if (dropout < 0 || dropout >= 1) p.push_back("--dropout must be in [0, 1)");
+
+  // masking
+  const std::string scheme = masking.scheme.empty() && !maskings.empty() ? maskings.front() : masking.scheme;
+  if (!one_of(scheme, {"clm", "mlm", "plm", "rtd"}))
+    p.push_back("masking.scheme '" + masking.scheme + "' is unknown; use clm, mlm, plm or rtd");
+  else if (!maskings.empty() && std::find(maskings.begin(), maskings.end(), scheme) == maskings.end())
+    p.push_back("masking.scheme '" + scheme + "' does not fit architecture '" + architecture + "', which takes " + join(maskings));
+  if (!(masking.mlm_probability > 0 && masking.mlm_probability < 1)) p.push_back("masking.mlm_probability must be in (0, 1)");
+  if (!(masking.plm_probability > 0 && masking.plm_probability <= 1)) p.push_back("masking.plm_probability must be in (0, 1]");
+  if (masking.max_span_length < 1) p.push_back("masking.max_span_length must be >= 1");
+  if (masking.rtd_discriminator_weight < 0 || masking.rtd_generator_weight < 0) p.push_back("masking.rtd_*_weight must be >= 0");
+
+  // input
+  if (input.item_dim < 0) p.push_back("input.item_dim must be >= 0 (0 = d_model)");
+  if (!one_of(input.aggregation, {"concat", "sum", "item_multiply"}))
+    p.push_back("input.aggregation '" + input.aggregation + "' is unknown; use concat, sum or item_multiply");
+  if (input.aggregation != "concat" && item_dim() != d_model)
+    p.push_back("input.aggregation '" + input.aggregation + "' needs every vector of size d_model (" + std::to_string(d_model) +
+                "); the item embedding has " + std::to_string(item_dim()) + " (use concat)");
+  if (input.dropout >= 1) p.push_back("input.dropout must be < 1");
+  if (!input.pretrained_item_vectors.empty() && !std::filesystem::exists(input.pretrained_item_vectors))
+    p.push_back("input.pretrained_item_vectors '" + input.pretrained_item_vectors + "' does not exist");
+  std::set<std::string> names;
+  for (size_t i = 0; i < input.features.size(); ++i) {
+    const auto& f = input.features[i];
+    const std::string at = "input.features[" + std::to_string(i) + "]";
+    if (f.name.empty()) p.push_back(at + ".name is empty");
+    if (!names.insert(f.name).second) p.push_back(at + ".name '" + f.name + "' appears twice");
+    if (f.type == "categorical") {
+      if (f.cardinality < 1) p.push_back(at + " ('" + f.name + "') needs cardinality >= 1 (from the schema)");
+    } else if (f.type == "continuous") {
+      if (!one_of(f.encoding, {"mlp", "soft_one_hot"})) p.push_back(at + ".encoding must be mlp or soft_one_hot");
+      if (f.encoding == "soft_one_hot" && f.bins < 2) p.push_back(at + ".bins must be >= 2");
+    } else {
+      p.push_back(at + ".type '" + f.type + "' is unknown; use categorical or continuous");
+    }
+    if (input.aggregation != "concat" && f.dim > 0 && f.dim != d_model)
+      p.push_back(at + ".dim must equal d_model (or 0) with aggregation '" + input.aggregation + "'");
+  }
+
+  // body
+  if (body.inner_size < 0) p.push_back("body.inner_size must be >= 0 (0 = 4 * d_model)");
+  if (body.embedding_size < 0) p.push_back("body.embedding_size must be >= 0");
+  if (body.generator_layers < 1) p.push_back("body.generator_layers must be >= 1");
+  if (body.memory_length < 0 || body.segment_length < 0) p.push_back("body.memory_length and body.segment_length must be >= 0");
+  if (!one_of(body.activation, {"gelu", "relu"})) p.push_back("body.activation must be gelu or relu");
+
+  // head
+  const bool sasrec_bce = architecture == "sasrec";
+  if (!(head.temperature > 0)) p.push_back("head.temperature must be > 0");
+  if (head.label_smoothing < 0 || head.label_smoothing >= 1) p.push_back("head.label_smoothing must be in [0, 1)");
+  if (!one_of(head.loss, {"cross_entropy", "bce"})) p.push_back("head.loss must be cross_entropy or bce");
+  if ((head.sampled_softmax || head.loss == "bce" || sasrec_bce) && head.num_negatives < 1)
+    p.push_back("head.num_negatives must be >= 1");
+  if (head.in_batch_negatives && !head.sampled_softmax) p.push_back("head.in_batch_negatives needs head.sampled_softmax: true");
+  if (head.loss == "bce" && head.sampled_softmax) p.push_back("head.loss bce and head.sampled_softmax exclude each other");
+  if (head.weight < 0) p.push_back("head.weight must be >= 0");
+
+  // tasks
+  for (size_t i = 0; i < tasks.size(); ++i) {
+    const auto& t = tasks[i];
+    const std::string at = "tasks[" + std::to_string(i) + "]";
+    if (!one_of(t.type, {"binary", "regression"})) p.push_back(at + ".type must be binary or regression");
+    if (t.target.empty()) p.push_back(at + ".target (the session column it predicts) is empty");
+    if (!one_of(t.summary, {"last", "first", "mean"})) p.push_back(at + ".summary must be last, first or mean");
+    if (t.weight < 0) p.push_back(at + ".weight must be >= 0");
+  }
   return p;
 }
 

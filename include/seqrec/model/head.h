@@ -1,0 +1,68 @@
+#pragma once
+#include <torch/nn/module.h>
+#include <torch/nn/modules/embedding.h>
+#include <torch/nn/modules/linear.h>
+#include <torch/nn/pimpl.h>
+
+#include "seqrec/model/model_config.h"
+
+namespace seqrec::model {
+
+/// Next-item prediction over the catalogue: tied to the item embedding (through `projection` when d_model
+/// differs from the item size) or a separate `output` layer; optional per-item bias; logits / temperature.
+/// Losses: full softmax cross-entropy (label smoothing), sampled softmax (log-uniform negatives with logQ
+/// correction, or the batch's other targets), or SASRec's binary cross-entropy on sampled negatives.
+/// Ids 0..2 (padding, null, OOV) are never scored.
+class NextItemHeadImpl : public torch::nn::Module {
+ public:
+  NextItemHeadImpl(const ModelConfig& resolved, torch::nn::Embedding item_embedding);
+  /// hidden [..., D] -> [..., num_items] logits (already divided by the temperature).
+  torch::Tensor logits(const torch::Tensor& hidden);
+  /// Mean loss of predicting targets [M] (ids >= 3) from hidden [M, D].
+  torch::Tensor loss(const torch::Tensor& hidden, const torch::Tensor& targets);
+
+  /// Scores of `candidates` ([M, C] or [C]) for hidden [M, D] -> [M, C], bias and temperature included.
+  torch::Tensor candidate_logits(const torch::Tensor& hidden, const torch::Tensor& candidates);
+  /// The sampled-softmax loss with explicit negatives [S] and their log expected counts [S] (logQ).
+  torch::Tensor sampled_softmax_loss(const torch::Tensor& hidden, const torch::Tensor& targets,
+                                     const torch::Tensor& negatives, const torch::Tensor& log_q);
+
+  torch::nn::Linear projection{nullptr}, output{nullptr};
+  torch::Tensor bias;           ///< [num_items] when head.output_bias
+  torch::Tensor reserved_bias;  ///< buffer [num_items]: -inf on ids 0..2
+
+ private:
+  torch::Tensor item_vectors(const torch::Tensor& ids);  ///< [.., E or D] output vectors of ids
+  torch::Tensor project(const torch::Tensor& hidden);
+  HeadConfig config_;
+  int64_t num_items_;
+  torch::nn::Embedding item_embedding_{nullptr};  ///< shared with the input block, not registered twice
+};
+TORCH_MODULE(NextItemHead);
+
+/// Log-uniform (Zipfian) negatives over ids 3..num_items-1, whose ids are in descending frequency order
+/// (Categorify): P(id) = log((k + 2) / (k + 1)) / log(R + 1) with k = id - 3, R = num_items - 3.
+/// Returns {ids [S] int64, log expected count log(S * P(id)) [S] float}.
+std::pair<torch::Tensor, torch::Tensor> sample_log_uniform(int64_t num_items, int64_t num_samples, c10::Device device);
+
+/// The session summary a session-level task reads: hidden [B, L, D], padding [B, L] -> [B, D].
+torch::Tensor summarize(const torch::Tensor& hidden, const torch::Tensor& padding, const std::string& summary);
+
+/// Binary classification or regression on a session summary (an MLP D -> D -> 1).
+class SessionTaskHeadImpl : public torch::nn::Module {
+ public:
+  SessionTaskHeadImpl(const TaskConfig& task, int64_t d_model);
+  /// [B] logits (binary) or predictions (regression).
+  torch::Tensor forward(const torch::Tensor& hidden, const torch::Tensor& padding);
+  /// Binary cross-entropy with logits, or mean squared error, against targets [B] float.
+  torch::Tensor loss(const torch::Tensor& hidden, const torch::Tensor& padding, const torch::Tensor& targets);
+
+  torch::nn::Linear hidden_layer{nullptr}, output{nullptr};
+  const TaskConfig& task() const { return task_; }
+
+ private:
+  TaskConfig task_;
+};
+TORCH_MODULE(SessionTaskHead);
+
+}  // namespace seqrec::model

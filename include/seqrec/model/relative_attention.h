@@ -1,0 +1,66 @@
+#pragma once
+#include <torch/nn/module.h>
+#include <torch/nn/modules/dropout.h>
+#include <torch/nn/modules/linear.h>
+#include <torch/nn/modules/normalization.h>
+#include <torch/nn/pimpl.h>
+
+#include <utility>
+
+namespace seqrec::model {
+
+/// Sinusoidal embeddings of relative distances (Transformer-XL / XLNet): distances [R] float -> [R, D] as
+/// cat(sin(d * f), cos(d * f)) with f_k = 10000^(-2k/D).
+torch::Tensor sinusoid_embedding(const torch::Tensor& distances, int64_t d_model);
+
+/// Multi-head attention with Transformer-XL's relative positions: score(i, j) = (q_i + u) · k_j + (q_i + v) · r_{i-j},
+/// where i - j is the distance from key j to query i and u, v are the learned global biases (r_w_bias, r_r_bias).
+class RelativeAttentionImpl : public torch::nn::Module {
+ public:
+  RelativeAttentionImpl(int64_t d_model, int64_t num_heads, double dropout);
+
+  /// Per-head keys, values and relative-position keys, shared by XLNet's two streams.
+  struct Keys {
+    torch::Tensor k, v;  ///< [B, H, Lk, Dh]
+    torch::Tensor kr;    ///< [H, R, Dh]
+  };
+  /// kv: [B, Lk, D] (memory then the current segment); r: [R, D] embeddings of the distances
+  /// first_distance, first_distance - 1, ..., first_distance - R + 1.
+  Keys keys(const torch::Tensor& kv, const torch::Tensor& r);
+  /// Output projection of the attention for queries x [B, Lq, D] (query i sits at key position Lk - Lq + i);
+  /// blocked: [B, 1, Lq, Lk] bool. Returns [B, Lq, D] (no residual).
+  torch::Tensor attend(const torch::Tensor& x, const Keys& keys, const torch::Tensor& blocked, int64_t first_distance);
+
+  torch::nn::Linear q{nullptr}, k{nullptr}, v{nullptr}, r{nullptr}, o{nullptr};
+  torch::Tensor r_w_bias, r_r_bias;  ///< [H, Dh]
+  torch::nn::Dropout attention_dropout{nullptr};
+
+ private:
+  int64_t num_heads_;
+};
+TORCH_MODULE(RelativeAttention);
+
+/// A post-LayerNorm layer around RelativeAttention: h = ln(x + attn), out = ln(h + ffn(h)) (XLNet, Transformer-XL).
+class RelativeLayerImpl : public torch::nn::Module {
+ public:
+  RelativeLayerImpl(int64_t d_model, int64_t num_heads, int64_t inner_size, double dropout, const std::string& activation);
+  /// One stream: h [B, Lq, D]; memory [B, M, D] or undefined; blocked [B, 1, Lq, M + Lq].
+  torch::Tensor forward(const torch::Tensor& h, const torch::Tensor& memory, const torch::Tensor& r,
+                        const torch::Tensor& blocked, int64_t first_distance);
+  /// XLNet's two streams: the content stream h and the query stream g (which sees content, never its own item).
+  std::pair<torch::Tensor, torch::Tensor> forward_two_stream(const torch::Tensor& h, const torch::Tensor& g,
+                                                             const torch::Tensor& r, const torch::Tensor& content_blocked,
+                                                             const torch::Tensor& query_blocked, int64_t first_distance);
+
+  RelativeAttention attention{nullptr};
+  torch::nn::LayerNorm ln_attention{nullptr}, ln_ffn{nullptr};
+  torch::nn::Linear ffn_in{nullptr}, ffn_out{nullptr};
+  torch::nn::Dropout dropout{nullptr};
+
+ private:
+  torch::Tensor finish(const torch::Tensor& x, const torch::Tensor& attended);
+  bool relu_;
+};
+TORCH_MODULE(RelativeLayer);
+
+}  // namespace seqrec::model

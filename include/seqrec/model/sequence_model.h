@@ -1,0 +1,49 @@
+#pragma once
+#include <torch/nn/modules/container/modulelist.h>
+
+#include <memory>
+
+#include "seqrec/model/body.h"
+#include "seqrec/model/head.h"
+#include "seqrec/model/input_block.h"
+#include "seqrec/model/masking.h"
+#include "seqrec/model/session_model.h"
+
+namespace seqrec::model {
+
+/// Every architecture as one composition: input block -> masking -> body -> heads (DESIGN.md §3).
+class SequenceModelImpl : public SessionModel {
+ public:
+  /// Keeps `config` as given (what checkpoints store) and builds from config.resolved(); throws InvalidInput
+  /// listing every problem.
+  explicit SequenceModelImpl(const ModelConfig& config);
+
+  int64_t training_sequence_length() const override;
+  torch::Tensor training_loss(const torch::Tensor& items) override;
+  torch::Tensor next_item_scores(const torch::Tensor& items, const torch::Tensor& lengths) override;
+  const ModelConfig& config() const override { return config_; }
+  const ModelConfig& resolved() const { return resolved_; }
+
+  /// The training loss with side features and session-task targets (by column name).
+  torch::Tensor training_loss(const torch::Tensor& items, const FeatureMap& features, const FeatureMap& task_targets);
+  /// Body output for a masked batch ([B, L, D], or [B, P, D] under plm's target mapping).
+  torch::Tensor encode(const MaskedBatch& batch, const FeatureMap& features = {});
+  /// Session-task outputs ([B] each, in config order) for sessions items [B, L] (lengths [B]).
+  std::vector<torch::Tensor> task_outputs(const torch::Tensor& items, const torch::Tensor& lengths, const FeatureMap& features = {});
+
+  /// Reads a checkpoint's weights; also reads seqrec 0.1 GPT-2 checkpoints (flat parameter names).
+  void load(torch::serialize::InputArchive& archive) override;
+
+  InputBlock input{nullptr};
+  std::shared_ptr<BodyImpl> body;
+  NextItemHead head{nullptr};
+  torch::nn::ModuleList tasks{nullptr};
+
+ private:
+  torch::Tensor item_loss(const torch::Tensor& hidden, const torch::Tensor& targets);
+  torch::Tensor rtd_loss(const MaskedBatch& batch, const FeatureMap& features, const torch::Tensor& main_hidden);
+  ModelConfig config_, resolved_;
+  MaskingScheme scheme_;
+};
+
+}  // namespace seqrec::model

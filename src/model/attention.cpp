@@ -1,0 +1,84 @@
+#include "seqrec/model/attention.h"
+
+#include <torch/nn/functional/activation.h>
+#include <torch/nn/init.h>
+
+#include <cmath>
+#include <limits>
+
+namespace seqrec::model {
+
+namespace F = torch::nn::functional;
+
+torch::Tensor masked_softmax(const torch::Tensor& scores, const torch::Tensor& blocked) {
+  auto full = blocked.expand(scores.sizes());
+  // A fully blocked row is unblocked for the softmax (finite values and gradients), then zeroed.
+  auto dead = full.all(-1, /*keepdim=*/true);
+  auto weights = torch::softmax(scores.masked_fill(full & ~dead, -std::numeric_limits<float>::infinity()), -1);
+  return weights.masked_fill(dead, 0.0);
+}
+
+torch::Tensor attention_block_mask(const torch::Tensor& key_padding, int64_t num_queries, bool causal,
+                                   const torch::Tensor& extra) {
+  const int64_t B = key_padding.size(0), Lk = key_padding.size(1);
+  auto blocked = key_padding.view({B, 1, 1, Lk}).expand({B, 1, num_queries, Lk});
+  if (causal) {
+    // With a memory of Lk - Lq earlier keys, query i sits at key position (Lk - Lq) + i.
+    auto future = torch::ones({num_queries, Lk}, key_padding.options()).triu(1 + Lk - num_queries);
+    blocked = blocked | future.view({1, 1, num_queries, Lk});
+  }
+  if (extra.defined()) blocked = blocked | extra.view({B, 1, num_queries, Lk});
+  return blocked;
+}
+
+MultiHeadAttentionImpl::MultiHeadAttentionImpl(int64_t d_model, int64_t num_heads, double dropout) : num_heads_(num_heads) {
+  qkv = register_module("qkv", torch::nn::Linear(d_model, 3 * d_model));
+  out = register_module("out", torch::nn::Linear(d_model, d_model));
+  attention_dropout = register_module("attention_dropout", torch::nn::Dropout(dropout));
+  residual_dropout = register_module("residual_dropout", torch::nn::Dropout(dropout));
+}
+
+torch::Tensor MultiHeadAttentionImpl::forward(const torch::Tensor& x, const torch::Tensor& blocked) {
+  const int64_t B = x.size(0), L = x.size(1), D = x.size(2), H = num_heads_, Dh = D / H;
+  auto heads = qkv(x).view({B, L, 3, H, Dh}).permute({2, 0, 3, 1, 4});  // [3, B, H, L, Dh]
+  auto scores = torch::matmul(heads[0], heads[1].transpose(-2, -1)) / std::sqrt(static_cast<double>(Dh));
+  auto weights = attention_dropout(masked_softmax(scores, blocked));
+  auto context = torch::matmul(weights, heads[2]).transpose(1, 2).reshape({B, L, D});
+  return residual_dropout(out(context));
+}
+
+torch::Tensor activate(const torch::Tensor& x, bool relu) { return relu ? torch::relu(x) : F::gelu(x); }
+
+TransformerLayerImpl::TransformerLayerImpl(int64_t d_model, int64_t num_heads, int64_t inner_size, double dropout,
+                                           bool pre_norm, const std::string& activation)
+    : pre_norm_(pre_norm), relu_(activation == "relu") {
+  ln_1 = register_module("ln_1", torch::nn::LayerNorm(torch::nn::LayerNormOptions({d_model})));
+  attention = register_module("attention", MultiHeadAttention(d_model, num_heads, dropout));
+  ln_2 = register_module("ln_2", torch::nn::LayerNorm(torch::nn::LayerNormOptions({d_model})));
+  mlp_in = register_module("mlp_in", torch::nn::Linear(d_model, inner_size));
+  mlp_out = register_module("mlp_out", torch::nn::Linear(inner_size, d_model));
+  mlp_dropout = register_module("mlp_dropout", torch::nn::Dropout(dropout));
+}
+
+torch::Tensor TransformerLayerImpl::forward(const torch::Tensor& x, const torch::Tensor& blocked) {
+  if (pre_norm_) {
+    auto h = x + attention(ln_1(x), blocked);
+    return h + mlp_dropout(mlp_out(activate(mlp_in(ln_2(h)), relu_)));
+  }
+  auto h = ln_1(x + attention(x, blocked));
+  return ln_2(h + mlp_dropout(mlp_out(activate(mlp_in(h), relu_))));
+}
+
+void init_transformer_weights(torch::nn::Module& module) {
+  torch::NoGradGuard no_grad;
+  for (auto& p : module.named_parameters()) {
+    const auto& key = p.key();
+    if (key.find("ln") != std::string::npos || key.find("norm") != std::string::npos) continue;
+    if (key.size() >= 4 && key.compare(key.size() - 4, 4, "bias") == 0)
+      p.value().zero_();
+    else
+      torch::nn::init::normal_(p.value(), 0.0, 0.02);
+  }
+}
+
+}  // namespace seqrec::model

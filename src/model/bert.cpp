@@ -1,0 +1,25 @@
+#include "seqrec/model/bert.h"
+
+#include "seqrec/model/attention.h"
+
+namespace seqrec::model {
+
+BertBodyImpl::BertBodyImpl(const ModelConfig& c, bool share_layers, int64_t num_layers)
+    : depth_(num_layers > 0 ? num_layers : c.num_layers) {
+  position_embedding = register_module("position_embedding", torch::nn::Embedding(c.max_length + 1, c.d_model));
+  ln_embedding = register_module("ln_embedding", torch::nn::LayerNorm(torch::nn::LayerNormOptions({c.d_model})));
+  embedding_dropout = register_module("embedding_dropout", torch::nn::Dropout(c.dropout));
+  blocks = register_module("blocks", torch::nn::ModuleList());
+  for (int64_t i = 0; i < (share_layers ? 1 : depth_); ++i)
+    blocks->push_back(TransformerLayer(c.d_model, c.num_heads, c.inner_size(), c.dropout, /*pre_norm=*/false, c.body.activation));
+  init_transformer_weights(*this);
+}
+
+torch::Tensor BertBodyImpl::forward(const BodyInput& in) {
+  auto h = embedding_dropout(ln_embedding(add_positions(in.hidden, position_embedding)));
+  auto blocked = attention_block_mask(in.padding, h.size(1), in.causal, in.perm_mask);
+  for (int64_t i = 0; i < depth_; ++i) h = blocks[std::min<int64_t>(i, blocks->size() - 1)]->as<TransformerLayer>()->forward(h, blocked);
+  return in.target_mapping.defined() ? map_targets(h, in.target_mapping) : h;
+}
+
+}  // namespace seqrec::model

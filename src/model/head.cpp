@@ -1,0 +1,127 @@
+#include "seqrec/model/head.h"
+
+#include <torch/nn/functional/loss.h>
+#include <torch/nn/init.h>
+
+#include <cmath>
+#include <limits>
+
+#include "seqrec/common/error.h"
+
+namespace seqrec::model {
+
+namespace F = torch::nn::functional;
+
+namespace {
+constexpr float kNegInf = -std::numeric_limits<float>::infinity();
+}
+
+NextItemHeadImpl::NextItemHeadImpl(const ModelConfig& c, torch::nn::Embedding item_embedding)
+    : config_(c.head), num_items_(c.num_items), item_embedding_(std::move(item_embedding)) {
+  const int64_t E = item_embedding_->weight.size(1);
+  if (c.head.weight_tying) {
+    if (E != c.d_model) projection = register_module("projection", torch::nn::Linear(c.d_model, E));
+  } else {
+    output = register_module("output", torch::nn::Linear(torch::nn::LinearOptions(c.d_model, c.num_items).bias(false)));
+  }
+  for (auto& p : parameters()) {
+    torch::NoGradGuard no_grad;
+    p.dim() > 1 ? torch::nn::init::normal_(p, 0.0, 0.02) : p.zero_();
+  }
+  if (c.head.output_bias) bias = register_parameter("bias", torch::zeros({c.num_items}));
+  reserved_bias = register_buffer("reserved_bias", torch::zeros({c.num_items}));
+  reserved_bias.slice(0, 0, 3).fill_(kNegInf);
+}
+
+torch::Tensor NextItemHeadImpl::project(const torch::Tensor& hidden) { return projection ? projection(hidden) : hidden; }
+
+torch::Tensor NextItemHeadImpl::item_vectors(const torch::Tensor& ids) {
+  return output ? torch::embedding(output->weight, ids) : item_embedding_(ids);
+}
+
+torch::Tensor NextItemHeadImpl::logits(const torch::Tensor& hidden) {
+  auto scores = output ? output(hidden) : torch::matmul(project(hidden), item_embedding_->weight.t());
+  if (bias.defined()) scores = scores + bias;
+  return scores / config_.temperature + reserved_bias;
+}
+
+torch::Tensor NextItemHeadImpl::candidate_logits(const torch::Tensor& hidden, const torch::Tensor& candidates) {
+  auto h = output ? hidden : project(hidden);
+  auto vectors = item_vectors(candidates);  // [C, E] or [M, C, E]
+  auto scores = candidates.dim() == 1 ? torch::matmul(h, vectors.t()) : torch::matmul(vectors, h.unsqueeze(-1)).squeeze(-1);
+  if (bias.defined()) scores = scores + bias.index_select(0, candidates.reshape({-1})).view(candidates.sizes());
+  return scores / config_.temperature;
+}
+
+torch::Tensor NextItemHeadImpl::sampled_softmax_loss(const torch::Tensor& hidden, const torch::Tensor& targets,
+                                                     const torch::Tensor& negatives, const torch::Tensor& log_q) {
+  auto positive = candidate_logits(hidden, targets.unsqueeze(1));         // [M, 1]
+  auto negative = candidate_logits(hidden, negatives) - log_q.view({1, -1});  // [M, S], logQ-corrected
+  // A sampled negative that is the target itself ("accidental hit") must not push the target down.
+  negative = negative.masked_fill(negatives.view({1, -1}).eq(targets.view({-1, 1})), kNegInf);
+  auto log_p = torch::log_softmax(torch::cat({positive, negative}, 1), 1);
+  auto nll = -log_p.select(1, 0);
+  if (config_.label_smoothing == 0.0) return nll.mean();
+  // Smoothing spreads over the real candidates only: a masked hit has log p = -inf.
+  auto valid = ~torch::isinf(log_p);
+  auto spread = -log_p.masked_fill(~valid, 0.0).sum(1) / valid.sum(1).to(log_p.dtype());
+  return ((1.0 - config_.label_smoothing) * nll + config_.label_smoothing * spread).mean();
+}
+
+torch::Tensor NextItemHeadImpl::loss(const torch::Tensor& hidden, const torch::Tensor& targets) {
+  if (targets.numel() == 0) return hidden.sum() * 0.0;
+  if (config_.loss == "bce") {
+    // SASRec: each positive against num_negatives uniform negatives, accidental hits ignored.
+    auto negatives = torch::randint(3, num_items_, {targets.size(0), config_.num_negatives}, targets.options());
+    auto positive = candidate_logits(hidden, targets.unsqueeze(1)).squeeze(1);
+    auto negative = candidate_logits(hidden, negatives);
+    auto keep = negatives.ne(targets.unsqueeze(1)).to(negative.dtype());
+    auto neg_loss = (F::softplus(negative) * keep).sum(1);  // -log(1 - sigmoid(x)) = softplus(x)
+    return (F::softplus(-positive) + neg_loss).mean();
+  }
+  if (config_.sampled_softmax) {
+    if (config_.in_batch_negatives) {
+      // The other targets of the batch are the negatives; logQ is each one's share of the batch.
+      auto [unique, inverse, counts] = torch::_unique2(targets, /*sorted=*/false, /*return_inverse=*/false, /*return_counts=*/true);
+      return sampled_softmax_loss(hidden, targets, unique, (counts.to(hidden.dtype()) / targets.size(0)).log());
+    }
+    auto [negatives, log_q] = sample_log_uniform(num_items_, config_.num_negatives, targets.device());
+    return sampled_softmax_loss(hidden, targets, negatives, log_q.to(hidden.dtype()));
+  }
+  // Over the scorable ids only: with label smoothing the -inf logits of ids 0..2 would make the loss infinite.
+  return F::cross_entropy(logits(hidden).slice(1, 3), targets - 3,
+                          F::CrossEntropyFuncOptions().label_smoothing(config_.label_smoothing));
+}
+
+std::pair<torch::Tensor, torch::Tensor> sample_log_uniform(int64_t num_items, int64_t num_samples, c10::Device device) {
+  const double range = static_cast<double>(num_items - 3);
+  auto u = torch::rand({num_samples}, torch::TensorOptions().dtype(torch::kDouble).device(device));
+  auto k = (torch::exp(u * std::log(range + 1.0)) - 1.0).floor().clamp(0, range - 1);
+  auto p = torch::log((k + 2.0) / (k + 1.0)) / std::log(range + 1.0);
+  return {k.to(torch::kLong) + 3, torch::log(p * static_cast<double>(num_samples)).to(torch::kFloat)};
+}
+
+torch::Tensor summarize(const torch::Tensor& hidden, const torch::Tensor& padding, const std::string& summary) {
+  auto real = (~padding).to(hidden.dtype());
+  if (summary == "first") return hidden.select(1, 0);
+  if (summary == "mean") return (hidden * real.unsqueeze(-1)).sum(1) / real.sum(1, true).clamp_min(1.0);
+  auto last = (real.sum(1).to(torch::kLong) - 1).clamp_min(0).view({-1, 1, 1}).expand({hidden.size(0), 1, hidden.size(2)});
+  return hidden.gather(1, last).squeeze(1);
+}
+
+SessionTaskHeadImpl::SessionTaskHeadImpl(const TaskConfig& task, int64_t d_model) : task_(task) {
+  hidden_layer = register_module("hidden_layer", torch::nn::Linear(d_model, d_model));
+  output = register_module("output", torch::nn::Linear(d_model, 1));
+}
+
+torch::Tensor SessionTaskHeadImpl::forward(const torch::Tensor& hidden, const torch::Tensor& padding) {
+  return output(torch::relu(hidden_layer(summarize(hidden, padding, task_.summary)))).squeeze(-1);
+}
+
+torch::Tensor SessionTaskHeadImpl::loss(const torch::Tensor& hidden, const torch::Tensor& padding, const torch::Tensor& targets) {
+  auto predicted = forward(hidden, padding);
+  auto t = targets.to(predicted.dtype());
+  return task_.type == "binary" ? F::binary_cross_entropy_with_logits(predicted, t) : F::mse_loss(predicted, t);
+}
+
+}  // namespace seqrec::model

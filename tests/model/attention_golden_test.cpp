@@ -1,0 +1,109 @@
+// Numerics of attention against PyTorch references stored in tests/data/goldens/attention.json, produced by
+// tests/goldens/attention_goldens.py (torch.nn.MultiheadAttention; XLNet/Transformer-XL relative attention
+// with the pad-and-reshape relative shift).
+#include <fstream>
+
+#include "seqrec/model/attention.h"
+#include "seqrec/model/relative_attention.h"
+#include "support.h"
+
+namespace seqrec::model {
+
+namespace {
+
+const nlohmann::json& golden() {
+  static const nlohmann::json j = [] {
+    std::ifstream in(std::string(SEQREC_TEST_DATA_DIR) + "/goldens/attention.json");
+    return nlohmann::json::parse(in);
+  }();
+  return j;
+}
+
+/// A nested JSON list of numbers as a float tensor of its shape.
+torch::Tensor tensor(const nlohmann::json& j) {
+  std::vector<int64_t> shape;
+  for (const nlohmann::json* p = &j; p->is_array(); p = &(*p)[0]) shape.push_back(static_cast<int64_t>(p->size()));
+  std::vector<float> flat;
+  std::function<void(const nlohmann::json&)> walk = [&](const nlohmann::json& x) {
+    if (x.is_array())
+      for (const auto& e : x) walk(e);
+    else
+      flat.push_back(x.is_boolean() ? static_cast<float>(x.get<bool>()) : x.get<float>());
+  };
+  walk(j);
+  return torch::tensor(flat).view(shape);
+}
+
+void set(torch::Tensor& target, const torch::Tensor& value) {
+  torch::NoGradGuard no_grad;
+  target.copy_(value);
+}
+
+void set_relative_weights(RelativeAttention& attention, const nlohmann::json& w) {
+  set(attention->q->weight, tensor(w["q"]));
+  set(attention->k->weight, tensor(w["k"]));
+  set(attention->v->weight, tensor(w["v"]));
+  set(attention->r->weight, tensor(w["r"]));
+  set(attention->o->weight, tensor(w["o"]));
+  set(attention->r_w_bias, tensor(w["r_w_bias"]));
+  set(attention->r_r_bias, tensor(w["r_r_bias"]));
+}
+
+}  // namespace
+
+using AttentionGoldenTest = seqrec::test::TempDirTest;
+
+TEST_F(AttentionGoldenTest, MultiHeadAttentionMatchesTorchMultiheadAttention) {
+  const auto& g = golden()["mha"];
+  auto x = tensor(g["x"]);
+  auto padding = tensor(g["padding"]).to(torch::kBool);
+  MultiHeadAttention attention(8, 2, 0.0);
+  set(attention->qkv->weight, tensor(g["qkv_weight"]));
+  set(attention->qkv->bias, tensor(g["qkv_bias"]));
+  set(attention->out->weight, tensor(g["out_weight"]));
+  set(attention->out->bias, tensor(g["out_bias"]));
+  auto blocked = attention_block_mask(padding, x.size(1), /*causal=*/true);
+  seqrec::test::expect_tensor_near(attention(x, blocked), tensor(g["output"]), 1e-5);
+}
+
+TEST_F(AttentionGoldenTest, SinusoidEmbeddingMatches) {
+  const auto& g = golden()["sinusoid"];
+  seqrec::test::expect_tensor_near(sinusoid_embedding(tensor(g["distances"]), 8), tensor(g["embedding"]), 1e-6);
+}
+
+TEST_F(AttentionGoldenTest, XlnetRelativeAttentionMatches) {
+  const auto& g = golden()["xlnet"];
+  auto h = tensor(g["h"]);
+  auto padding = tensor(g["padding"]).to(torch::kBool);
+  const int64_t L = h.size(1);
+  RelativeAttention attention(8, 2, 0.0);
+  set_relative_weights(attention, g["weights"]);
+  auto r = sinusoid_embedding(torch::arange(L, -L, -1, torch::kFloat), 8);
+  auto out = attention->attend(h, attention->keys(h, r), attention_block_mask(padding, L, /*causal=*/false), L);
+  seqrec::test::expect_tensor_near(out, tensor(g["output"]), 1e-5);
+}
+
+TEST_F(AttentionGoldenTest, TransfoXlRelativeAttentionWithMemoryMatches) {
+  const auto& g = golden()["transfo_xl"];
+  auto memory = tensor(g["memory"]), h = tensor(g["h"]);
+  const int64_t B = h.size(0), Lk = memory.size(1) + h.size(1);
+  RelativeAttention attention(8, 2, 0.0);
+  set_relative_weights(attention, g["weights"]);
+  auto r = sinusoid_embedding(torch::arange(Lk - 1, -1, -1, torch::kFloat), 8);
+  auto blocked = attention_block_mask(torch::zeros({B, Lk}, torch::kBool), h.size(1), /*causal=*/true);
+  auto out = attention->attend(h, attention->keys(torch::cat({memory, h}, 1), r), blocked, Lk - 1);
+  seqrec::test::expect_tensor_near(out, tensor(g["output"]), 1e-5);
+}
+
+TEST_F(AttentionGoldenTest, FullyBlockedRowsGetZeroWeightAndFiniteGradients) {
+  auto scores = torch::randn({1, 1, 2, 3}, torch::requires_grad());
+  auto blocked = torch::tensor({{{{true, true, true}, {false, true, false}}}});
+  auto weights = masked_softmax(scores, blocked);
+  EXPECT_TRUE(torch::equal(weights[0][0][0], torch::zeros({3})));
+  EXPECT_NEAR(weights[0][0][1].sum().item<double>(), 1.0, 1e-6);
+  EXPECT_EQ(weights[0][0][1][1].item<float>(), 0.0f);
+  weights.sum().backward();
+  EXPECT_TRUE(torch::isfinite(scores.grad()).all().item<bool>());
+}
+
+}  // namespace seqrec::model

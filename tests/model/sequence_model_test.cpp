@@ -1,0 +1,244 @@
+#include "seqrec/model/sequence_model.h"
+
+#include <torch/optim/adam.h>
+#include <torch/serialize/input-archive.h>
+#include <torch/serialize/output-archive.h>
+
+#include "model/model_support.h"
+#include "seqrec/common/error.h"
+#include "support.h"
+
+namespace seqrec::model {
+
+namespace {
+
+using test::planted_sessions;
+using test::tiny_config;
+
+std::shared_ptr<SequenceModelImpl> build(const ModelConfig& c) { return std::make_shared<SequenceModelImpl>(c); }
+
+/// Hidden states of sessions under clm (the causal path every causal body takes in training and scoring).
+torch::Tensor causal_hidden(SequenceModelImpl& model, const torch::Tensor& items) {
+  MaskedBatch batch;
+  batch.inputs = items;
+  batch.masked = torch::zeros_like(items, torch::kBool);
+  return model.encode(batch);
+}
+
+struct Case {
+  std::string architecture, masking;
+};
+std::string case_name(const ::testing::TestParamInfo<Case>& info) { return info.param.architecture + "_" + info.param.masking; }
+
+}  // namespace
+
+// --- every body x valid masking learns the planted successor pattern ------------------------------------------------
+
+class PlantedPatternTest : public seqrec::test::TempDirTest, public ::testing::WithParamInterface<Case> {};
+
+TEST_P(PlantedPatternTest, LearnsTheSuccessorOfTheLastItem) {
+  auto c = tiny_config(GetParam().architecture, GetParam().masking);
+  c.num_layers = 1;
+  auto model = build(c);
+  torch::optim::Adam optimizer(model->parameters(), torch::optim::AdamOptions(1e-2));
+  auto [train, train_lengths] = planted_sessions(256, model->training_sequence_length(), 11);
+  model->train();
+  for (int epoch = 0; epoch < 12; ++epoch)
+    for (int64_t start = 0; start < train.size(0); start += 64) {
+      auto loss = model->training_loss(train.slice(0, start, start + 64));
+      optimizer.zero_grad();
+      loss.backward();
+      optimizer.step();
+    }
+  model->eval();
+  torch::NoGradGuard no_grad;
+  auto [test, lengths] = planted_sessions(200, c.max_length + 1, 99);
+  // The prefix without its last item; that item is the target.
+  auto prefix = test.slice(1, 0, c.max_length).clone();
+  auto prefix_lengths = lengths - 1;
+  prefix.scatter_(1, prefix_lengths.clamp_max(c.max_length - 1).view({-1, 1}), 0);
+  auto targets = test.gather(1, prefix_lengths.view({-1, 1})).squeeze(1);
+  auto top = model->next_item_scores(prefix, prefix_lengths).argmax(1);
+  const double hit_rate = top.eq(targets).to(torch::kDouble).mean().item<double>();
+  EXPECT_GT(hit_rate, 0.6) << "random guessing scores 0.05";
+}
+
+INSTANTIATE_TEST_SUITE_P(Bodies, PlantedPatternTest,
+                         ::testing::Values(Case{"gpt2", "clm"}, Case{"sasrec", "clm"}, Case{"bert", "mlm"}, Case{"bert", "clm"},
+                                           Case{"albert", "mlm"}, Case{"albert", "clm"}, Case{"electra", "rtd"},
+                                           Case{"electra", "mlm"}, Case{"electra", "clm"}, Case{"xlnet", "plm"},
+                                           Case{"xlnet", "mlm"}, Case{"xlnet", "clm"}, Case{"transfo_xl", "clm"},
+                                           Case{"gru", "clm"}, Case{"lstm", "clm"}),
+                         case_name);
+
+// --- causal training never sees the future ----------------------------------------------------------------------------
+
+class CausalLeakageTest : public seqrec::test::TempDirTest, public ::testing::WithParamInterface<Case> {};
+
+TEST_P(CausalLeakageTest, ChangingALaterItemLeavesEarlierOutputsUnchanged) {
+  auto c = tiny_config(GetParam().architecture, "clm");
+  c.body.segment_length = 3;  // Transformer-XL: three segments, so the memory path is exercised too
+  c.body.memory_length = 4;
+  auto model = build(c);
+  model->eval();
+  auto items = torch::tensor({{3, 7, 9, 12, 5, 20, 8}}, torch::kLong);
+  auto changed = items.clone();
+  changed[0][4] = 15;
+  auto a = causal_hidden(*model, items), b = causal_hidden(*model, changed);
+  seqrec::test::expect_tensor_near(a.slice(1, 0, 4), b.slice(1, 0, 4), 1e-6);
+  EXPECT_GT((a[0][4] - b[0][4]).abs().max().item<double>(), 1e-5) << "position 4 must see its own input";
+  // And the training loss at the first positions does not move either: scores of position 2 are unchanged.
+  seqrec::test::expect_tensor_near(model->next_item_scores(items, torch::tensor({3})),
+                                   model->next_item_scores(changed, torch::tensor({3})), 1e-5);
+}
+
+INSTANTIATE_TEST_SUITE_P(Bodies, CausalLeakageTest,
+                         ::testing::Values(Case{"gpt2", "clm"}, Case{"sasrec", "clm"}, Case{"bert", "clm"}, Case{"albert", "clm"},
+                                           Case{"electra", "clm"}, Case{"xlnet", "clm"}, Case{"transfo_xl", "clm"},
+                                           Case{"gru", "clm"}, Case{"lstm", "clm"}),
+                         case_name);
+
+// --- save -> load gives identical outputs -------------------------------------------------------------------------------
+
+class SaveLoadTest : public seqrec::test::TempDirTest, public ::testing::WithParamInterface<Case> {};
+
+TEST_P(SaveLoadTest, ReloadedModelScoresIdentically) {
+  auto c = tiny_config(GetParam().architecture, GetParam().masking);
+  c.head.output_bias = true;
+  auto model = build(c);
+  {
+    torch::NoGradGuard no_grad;
+    for (auto& p : model->parameters()) p.add_(torch::randn_like(p) * 0.01);
+  }
+  torch::serialize::OutputArchive out;
+  model->save(out);
+  out.save_to(path("model.pt").string());
+  // The config travels as JSON, as in a checkpoint.
+  auto reloaded = build(ModelConfig::from_json(nlohmann::json::parse(c.to_json().dump())));
+  torch::serialize::InputArchive in;
+  in.load_from(path("model.pt").string());
+  reloaded->load(in);
+  model->eval();
+  reloaded->eval();
+  auto items = torch::tensor({{3, 4, 5, 6}, {7, 8, 0, 0}}, torch::kLong);
+  auto lengths = torch::tensor({4, 2}, torch::kLong);
+  auto a = model->next_item_scores(items, lengths), b = reloaded->next_item_scores(items, lengths);
+  EXPECT_TRUE(torch::equal(a, b));
+}
+
+INSTANTIATE_TEST_SUITE_P(Bodies, SaveLoadTest,
+                         ::testing::Values(Case{"gpt2", "clm"}, Case{"bert", "mlm"}, Case{"albert", "mlm"}, Case{"electra", "rtd"},
+                                           Case{"xlnet", "plm"}, Case{"transfo_xl", "clm"}, Case{"gru", "clm"},
+                                           Case{"lstm", "clm"}),
+                         case_name);
+
+using SequenceModelTest = seqrec::test::TempDirTest;
+
+TEST_F(SequenceModelTest, ReadsSeqrec01Gpt2Checkpoints) {
+  // seqrec 0.1 saved a flat GPT-2: item_embedding, position_embedding, blocks, ln_final, reserved_bias.
+  auto c = tiny_config("gpt2");
+  auto model = build(c);
+  torch::serialize::OutputArchive legacy, part;
+  model->input->item_embedding->save(part);
+  legacy.write("item_embedding", part);
+  auto old_positions = model->body->named_children()["position_embedding"];
+  for (const auto& child : model->body->named_children()) {
+    torch::serialize::OutputArchive sub;
+    child.value()->save(sub);
+    legacy.write(child.key(), sub);
+  }
+  legacy.write("reserved_bias", model->head->reserved_bias, /*is_buffer=*/true);
+  legacy.save_to(path("old.pt").string());
+  auto reloaded = build(ModelConfig::from_json({{"architecture", "gpt2"}, {"num_items", 23}, {"d_model", 16}, {"num_heads", 2},
+                                               {"num_layers", 2}, {"max_length", 8}, {"dropout", 0.0}}));
+  torch::serialize::InputArchive in;
+  in.load_from(path("old.pt").string());
+  reloaded->load(in);
+  model->eval();
+  reloaded->eval();
+  auto items = torch::tensor({{3, 4, 5}}, torch::kLong);
+  EXPECT_TRUE(torch::equal(model->next_item_scores(items, torch::tensor({3})), reloaded->next_item_scores(items, torch::tensor({3}))));
+}
+
+TEST_F(SequenceModelTest, MlmScoresReadTheAppendedMaskPosition) {
+  auto model = build(tiny_config("bert", "mlm"));
+  model->eval();
+  auto items = torch::tensor({{3, 4, 5, 0}, {6, 7, 0, 0}}, torch::kLong);
+  auto lengths = torch::tensor({3, 2}, torch::kLong);
+  auto scores = model->next_item_scores(items, lengths);
+  auto batch = mask_last_for_inference(items, lengths, /*permutation=*/false);
+  auto hidden = model->encode(batch);
+  seqrec::test::expect_tensor_near(scores[0].slice(0, 3), model->head->logits(hidden[0][3]).slice(0, 3));
+  seqrec::test::expect_tensor_near(scores[1].slice(0, 3), model->head->logits(hidden[1][2]).slice(0, 3));
+  EXPECT_TRUE(torch::isinf(scores.slice(1, 0, 3)).all().item<bool>()) << "padding, null and OOV are never scored";
+}
+
+TEST_F(SequenceModelTest, RightPaddingDoesNotChangeScores) {
+  for (const auto& arch : {"gpt2", "bert", "xlnet", "transfo_xl", "gru"}) {
+    auto model = build(tiny_config(arch));
+    model->eval();
+    auto a = model->next_item_scores(torch::tensor({{4, 8, 6}}, torch::kLong), torch::tensor({3}));
+    auto b = model->next_item_scores(torch::tensor({{4, 8, 6, 0, 0}}, torch::kLong), torch::tensor({3}));
+    seqrec::test::expect_tensor_near(a.slice(1, 3), b.slice(1, 3), 1e-5);
+  }
+}
+
+TEST_F(SequenceModelTest, TrainingSequenceLengthFollowsTheMasking) {
+  EXPECT_EQ(build(tiny_config("gpt2"))->training_sequence_length(), 9) << "clm shifts by one";
+  EXPECT_EQ(build(tiny_config("bert", "mlm"))->training_sequence_length(), 8);
+}
+
+TEST_F(SequenceModelTest, InvalidBodyMaskingPairIsRejected) {
+  try {
+    build(tiny_config("gpt2", "mlm"));
+    FAIL();
+  } catch (const InvalidInput& e) {
+    EXPECT_NE(std::string(e.what()).find("masking.scheme 'mlm' does not fit architecture 'gpt2', which takes clm"), std::string::npos)
+        << e.what();
+  }
+  EXPECT_THROW(build(tiny_config("transfo_xl", "plm")), InvalidInput);
+  EXPECT_THROW(build(tiny_config("gru", "mlm")), InvalidInput);
+}
+
+TEST_F(SequenceModelTest, TooLongInputIsRejected) {
+  auto model = build(tiny_config("gpt2"));
+  EXPECT_THROW(model->next_item_scores(torch::ones({1, 10}, torch::kLong) * 3, torch::tensor({10})), InvalidInput);
+}
+
+TEST_F(SequenceModelTest, AlbertSharesOneLayerAcrossDepth) {
+  auto c = tiny_config("albert", "mlm");
+  c.num_layers = 4;
+  c.body.embedding_size = 8;
+  auto albert = build(c);
+  auto bert = build(tiny_config("bert", "mlm"));
+  int64_t albert_layers = 0;
+  for (const auto& p : albert->named_parameters())
+    if (p.key().find("body.blocks.") != std::string::npos && p.key().find("mlp_in.weight") != std::string::npos) ++albert_layers;
+  EXPECT_EQ(albert_layers, 1);
+  EXPECT_EQ(albert->input->item_embedding->weight.size(1), 8) << "factorised item embedding";
+  EXPECT_TRUE(albert->input->projection) << "8 -> d_model";
+  EXPECT_TRUE(albert->head->projection) << "d_model -> 8 to tie the output layer";
+  EXPECT_LT(albert->parameters().size(), bert->parameters().size() + 4);
+}
+
+TEST_F(SequenceModelTest, SessionTaskLossesAddWithTheirWeights) {
+  auto c = tiny_config("gpt2");
+  c.head.weight = 0.0;
+  TaskConfig task;
+  task.type = "regression";
+  task.target = "revenue";
+  task.weight = 2.0;
+  c.tasks.push_back(task);
+  auto model = build(c);
+  model->eval();
+  auto items = torch::tensor({{3, 4, 5}, {6, 7, 0}}, torch::kLong);
+  auto targets = torch::tensor({1.0f, -1.0f});
+  auto loss = model->training_loss(items, {}, {{"revenue", targets}});
+  // Under clm the model sees items[:, :-1]; the task reads the last real position of that input.
+  auto outputs = model->task_outputs(items.slice(1, 0, 2), torch::tensor({2, 1}));
+  ASSERT_EQ(outputs.size(), 1u);
+  EXPECT_NEAR(loss.item<double>(), 2.0 * (outputs[0] - targets).pow(2).mean().item<double>(), 1e-5);
+  EXPECT_THROW(model->training_loss(items, {}, {}), InvalidInput);
+}
+
+}  // namespace seqrec::model
