@@ -28,7 +28,11 @@ TEST_F(BundleTest, ExportWritesAManifestThatVerifies) {
   EXPECT_EQ(manifest.data_fingerprint, schema::Schema::load(path("data/schema.json")).fingerprint());
   EXPECT_EQ(manifest.model_config.at("d_model"), 16);
   EXPECT_EQ(manifest.created.size(), 20u) << manifest.created;
-  for (const char* file : {"model.pt", "schema.json", "workflow/workflow.json", "workflow/item_id.vocab.tsv"}) {
+  std::vector<std::string> files = {"model.pt", "schema.json"};
+  for (const auto& entry : std::filesystem::recursive_directory_iterator(path("data/workflow")))
+    if (entry.is_regular_file()) files.push_back("workflow/" + std::filesystem::relative(entry.path(), path("data/workflow")).generic_string());
+  EXPECT_EQ(manifest.files.size(), files.size()) << "every file and the manifest only";
+  for (const auto& file : files) {
     ASSERT_TRUE(manifest.files.count(file)) << file;
     EXPECT_EQ(manifest.files[file].bytes, static_cast<int64_t>(std::filesystem::file_size(path("bundle") / file)));
   }
@@ -57,9 +61,9 @@ TEST_F(BundleTest, DamagedFileIsRefusedNamingIt) {
 }
 
 TEST_F(BundleTest, TruncatedOrMissingFileIsRefused) {
-  // Files are checked in name order: the missing vocabulary first (nothing before it is damaged), then schema.json.
-  std::filesystem::remove(path("bundle/workflow/item_id.vocab.tsv"));
-  expect_refused(path("bundle"), "workflow/item_id.vocab.tsv is missing");
+  // Files are checked in name order: the missing workflow.json first (nothing before it is damaged), then schema.json.
+  std::filesystem::remove(path("bundle/workflow/workflow.json"));
+  expect_refused(path("bundle"), "workflow/workflow.json is missing");
   write("bundle/schema.json", "{}");
   expect_refused(path("bundle"), "damaged: schema.json has 2 bytes");
 }

@@ -12,7 +12,7 @@ class GrpcServerTest : public ServeTest {
   void SetUp() override {
     ServeTest::SetUp();
     predictor_ = load_predictor();
-    service_ = std::make_unique<ModelService>(predictor_, ServiceOptions{});
+    service_ = std::make_unique<ModelService>(predictor_, ServiceOptions{}, manifest());
     GrpcServerOptions options;
     options.port = 0;
     server_ = std::make_unique<GrpcServer>(*service_, options);

@@ -9,6 +9,7 @@
 #include <future>
 #include <thread>
 
+#include "seqrec/common/io.h"
 #include "seqrec/etl/session_dataset.h"
 #include "seqrec/model/batch.h"
 #include "serve/serve_fixture.h"
@@ -21,7 +22,7 @@ class HttpServerTest : public ServeTest {
  protected:
   void start(ServiceOptions service_options = {}, HttpServerOptions http_options = {}) {
     predictor_ = load_predictor();
-    service_ = std::make_unique<ModelService>(predictor_, service_options);
+    service_ = std::make_unique<ModelService>(predictor_, service_options, manifest());
     http_options.port = 0;
     http_options.metrics_port = 0;
     http_options.threads = 16;

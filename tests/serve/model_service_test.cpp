@@ -28,7 +28,7 @@ class ModelServiceTest : public ServeTest {
 
 TEST_F(ModelServiceTest, ResponseCarriesSessionIdsRawItemsAndThePredictorsScores) {
   auto predictor = load_predictor();
-  ModelService service(predictor, {});
+  ModelService service(predictor, {}, manifest());
   auto items = popular_items(*predictor, 6);
   // Two sessions, interleaved and out of time order: the workflow groups and sorts them as offline ETL does.
   auto request = request_for({"s2", "s1", "s2", "s1", "s2"}, {items[0], items[1], items[2], items[3], items[4]},
@@ -63,7 +63,7 @@ TEST_F(ModelServiceTest, ResponseCarriesSessionIdsRawItemsAndThePredictorsScores
 
 TEST_F(ModelServiceTest, IntegerIdsMeanTheSameRawIdsAsStrings) {
   auto predictor = load_predictor();
-  ModelService service(predictor, {});
+  ModelService service(predictor, {}, manifest());
   auto items = popular_items(*predictor, 2);
   auto as_text = service.infer(request_for({"7", "7"}, items, {1, 2}));
   InferRequest as_ints;
@@ -77,7 +77,7 @@ TEST_F(ModelServiceTest, IntegerIdsMeanTheSameRawIdsAsStrings) {
 
 TEST_F(ModelServiceTest, ExcludeSeenNeverReturnsTheSessionsItems) {
   auto predictor = load_predictor();
-  ModelService service(predictor, {});
+  ModelService service(predictor, {}, manifest());
   auto catalogue = popular_items(*predictor, 10);
   auto request = request_for({"s", "s", "s", "s", "s", "s", "s", "s", "s", "s"}, catalogue, {1, 2, 3, 4, 5, 6, 7, 8, 9, 10});
   request.parameters = {{"top_k", 20}, {"exclude_seen", true}};
@@ -96,7 +96,7 @@ TEST_F(ModelServiceTest, BadRequestsAre400UnknownModelsAre404) {
   auto predictor = load_predictor();
   ServiceOptions options;
   options.max_events_per_request = 4;
-  ModelService service(predictor, options);
+  ModelService service(predictor, options, manifest());
   auto ok = request_for({"s", "s"}, popular_items(*predictor, 2), {1, 2});
   EXPECT_EQ(status_of(service, ok), 200);
 
@@ -144,7 +144,7 @@ TEST_F(ModelServiceTest, ConcurrentClientsGetTheirOwnAnswersFromSharedBatches) {
   ServiceOptions options;
   options.batching.max_queue_delay_us = 20000;  // wide window: requests from different threads share executions
   options.batching.max_batch_sessions = 16;
-  ModelService service(predictor, options);
+  ModelService service(predictor, options, manifest());
   auto items = popular_items(*predictor, 30);
   constexpr int kThreads = 8, kRequests = 6;
   std::vector<std::future<int>> mismatches;
@@ -172,7 +172,7 @@ TEST_F(ModelServiceTest, ShutdownFinishesQueuedRequestsThenRefusesNewOnes) {
   ServiceOptions options;
   options.batching.max_queue_delay_us = 300000;  // the request sits in the queue when shutdown starts
   options.batching.max_batch_sessions = 64;
-  ModelService service(predictor, options);
+  ModelService service(predictor, options, manifest());
   auto request = request_for({"s", "s"}, popular_items(*predictor, 2), {1, 2});
   auto in_flight = std::async(std::launch::async, [&] { return service.infer(request); });
   std::this_thread::sleep_for(std::chrono::milliseconds(50));
@@ -186,7 +186,7 @@ TEST_F(ModelServiceTest, ShutdownFinishesQueuedRequestsThenRefusesNewOnes) {
 
 TEST_F(ModelServiceTest, MetricsUseTritonNames) {
   auto predictor = load_predictor();
-  ModelService service(predictor, {});
+  ModelService service(predictor, {}, manifest());
   auto started = std::chrono::steady_clock::now();
   service.infer(request_for({"s"}, popular_items(*predictor, 1), {1}));
   service.record_request(true, started);
@@ -201,7 +201,7 @@ TEST_F(ModelServiceTest, MetricsUseTritonNames) {
 }
 
 TEST_F(ModelServiceTest, MetadataAndConfigDescribeTheRawEventInputs) {
-  ModelService service(load_predictor(), {});
+  ModelService service(load_predictor(), {}, manifest());
   auto metadata = service.model_metadata();
   EXPECT_EQ(metadata["name"], "recs");
   EXPECT_EQ(metadata["inputs"][0]["name"], "session_id");

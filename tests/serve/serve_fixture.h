@@ -43,6 +43,8 @@ class ServeTest : public seqrec::test::TempDirTest {
     export_bundle(path("data"), path("run/checkpoint.pt"), path("bundle"), export_options);
   }
 
+  BundleManifest manifest() const { return verify_bundle(path("bundle")); }
+
   std::shared_ptr<const Predictor> load_predictor() const {
     return std::make_shared<const Predictor>(Predictor::load_bundle(path("bundle"), c10::Device(c10::kCPU)));
   }
