@@ -51,7 +51,8 @@ PY
 )
 echo "[repro] evaluating the test split: $eval_flags" >&2
 # shellcheck disable=SC2086
-"$seqrec" evaluate --data "$out/data" --run "$out/run" --split test $eval_flags --threads "$threads" \
+"$seqrec" evaluate --data "$out/data" --run "$out/run" --split test $eval_flags --baselines popularity,markov,sknn \
+  --threads "$threads" \
   --json "$out/test.json" >&2
 total_seconds=$(( ($(date +%s%N) - start) / 1000000 ))e-3
 python3 "$root/bench/repro/compare.py" "$name" "$config" "$out/test.json" "$train_seconds" "$total_seconds" "$out/run"

@@ -16,7 +16,7 @@ namespace seqrec::cli {
 namespace {
 struct EvaluateFlags {
   std::string data, run, checkpoint, split = "test", ks = "10,20", json, protocol = "last-item",
-                                      baselines = "popularity,markov,sknn";
+                                      baselines = "popularity";
   int64_t batch_size = 256, sampled_negatives = 0, holdout_offset = 0, max_length = 20;
   uint64_t seed = 7;
   bool exclude_seen = false;

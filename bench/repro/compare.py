@@ -20,15 +20,15 @@ label = " (SAMPLED)" if test.get("sampled") else ""
 print()
 print("%s: test split, %s%s" % (name, test["protocol"], label))
 print("%d predictions; published: %s" % (ours["predictions"], published["source"]))
-header = "%-22s" % "model" + "".join("%14s" % metrics[m] for m in metrics) + "%10s" % "seconds"
+header = "%-22s" % "model" + "".join("%19s" % metrics[m] for m in metrics) + "%10s" % "seconds"
 print(header)
 print("-" * len(header))
 for row_name, values in published["rows"].items():
-    print("%-22s" % (row_name + " (published)") + "".join("%14.4f" % values[m] for m in metrics))
-print("%-22s" % "target" + "".join("%14.4f" % published["target"][m] for m in metrics))
+    print("%-22s" % (row_name + " (published)") + "".join("%19.4f" % values[m] for m in metrics))
+print("%-22s" % "target" + "".join("%19.4f" % published["target"][m] for m in metrics))
 for r in results:
     print("%-22s" % (r["name"] + (" (ours)" if r is ours else "")) +
-          "".join("%14.4f" % (r["metrics"][m] * scale) for m in metrics) + "%10.1f" % r["seconds"])
+          "".join("%19.4f" % (r["metrics"][m] * scale) for m in metrics) + "%10.1f" % r["seconds"])
 best = {}
 history = os.path.join(run_dir, "metrics.jsonl")
 if os.path.exists(history):

@@ -82,7 +82,7 @@ TEST_F(TrainCliTest, SigtermSavesTheStateExitsWith143AndResumeFinishes) {
 
 TEST_F(TrainCliTest, EvaluatePrintsTheProtocolAndBaselinesAndLabelsSampledResults) {
   write_data(path("data"));
-  auto full = test::run_cli("evaluate --data " + q(path("data")) + " --protocol every-prefix --exclude-seen --k 5");
+  auto full = test::run_cli("evaluate --data " + q(path("data")) + " --protocol every-prefix --exclude-seen --k 5 --baselines popularity,markov,sknn");
   ASSERT_EQ(full.exit_code, 0) << full.output;
   EXPECT_NE(full.output.find("protocol: every-prefix, full ranking, seen items excluded"), std::string::npos) << full.output;
   for (const char* name : {"popularity", "markov", "sknn", "coverage@5"})
