@@ -2,6 +2,7 @@
 #include <exception>
 
 #include "commands.h"
+#include "seqrec/common/blas.h"
 #include "seqrec/common/error.h"
 #include "seqrec/common/runtime.h"
 
@@ -37,8 +38,11 @@ void RuntimeFlags::add_to(CLI::App& command) {
 }  // namespace seqrec::cli
 
 int main(int argc, char** argv) {
+  const std::string blas_note = seqrec::ensure_fast_blas(argc, argv);
   CLI::App app{"seqrec: session-based next-item recommendation, from raw events to served top-k"};
-  app.require_subcommand(1);
+  app.require_subcommand(0, 1);
+  bool blas_info = false;
+  app.add_flag("--blas-info", blas_info, "print the OpenBLAS kernel in use and exit");
   app.set_config("--config", "", "read options from a TOML/INI file (flags override it)");
   seqrec::cli::add_synth_command(app);
   seqrec::cli::add_etl_command(app);
@@ -57,6 +61,14 @@ int main(int argc, char** argv) {
   } catch (const std::exception& e) {
     std::fprintf(stderr, "error: %s\n", e.what());
     return 1;
+  }
+  if (blas_info) {
+    std::printf("kernel: %s\n%s%s", seqrec::blas_kernel_name().c_str(), blas_note.c_str(), blas_note.empty() ? "" : "\n");
+    return 0;
+  }
+  if (app.get_subcommands().empty()) {
+    std::fprintf(stderr, "%s", app.help().c_str());
+    return 2;
   }
   return 0;
 }

@@ -39,9 +39,9 @@ struct CliResult {
   std::string output;  ///< stdout and stderr together
 };
 
-/// Runs `seqrec <args>` through the shell, capturing both streams.
-inline CliResult run_cli(const std::string& args) {
-  std::string command = std::string(SEQREC_CLI_PATH) + " " + args + " 2>&1";
+/// Runs `seqrec <args>` through the shell (with `env`, e.g. "A=1 B=2", set for it), capturing both streams.
+inline CliResult run_cli(const std::string& args, const std::string& env = "") {
+  std::string command = (env.empty() ? "" : "env " + env + " ") + std::string(SEQREC_CLI_PATH) + " " + args + " 2>&1";
   FILE* pipe = popen(command.c_str(), "r");
   std::string output;
   char buffer[4096];

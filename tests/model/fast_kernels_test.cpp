@@ -1,0 +1,66 @@
+#include <torch/autograd.h>
+
+#include "seqrec/model/batched_matmul.h"
+#include "seqrec/model/fast_dropout.h"
+#include "support.h"
+
+namespace seqrec::model {
+
+using FastKernelsTest = test::TempDirTest;
+
+TEST_F(FastKernelsTest, BatchedMatmulMatchesMatmulWithGradients) {
+  // Small matrices take the vectorised kernel; 70x70x70 takes BLAS.
+  for (int64_t n : {5, 70}) {
+    for (bool transpose_b : {false, true}) {
+      auto a = torch::randn({3, 2, n, n + 1}, torch::requires_grad());
+      auto b = transpose_b ? torch::randn({3, 2, n + 2, n + 1}, torch::requires_grad())
+                           : torch::randn({3, 2, n + 1, n + 2}, torch::requires_grad());
+      auto ours = batched_matmul(a, b, transpose_b);
+      auto reference = torch::matmul(a, transpose_b ? b.transpose(-2, -1) : b);
+      test::expect_tensor_near(ours, reference, 1e-4);
+      auto g = torch::randn_like(reference);
+      auto grads = torch::autograd::grad({ours}, {a, b}, {g});
+      auto expected = torch::autograd::grad({reference}, {a, b}, {g});
+      test::expect_tensor_near(grads[0], expected[0], 1e-4);
+      test::expect_tensor_near(grads[1], expected[1], 1e-4);
+    }
+  }
+}
+
+TEST_F(FastKernelsTest, BatchedMatmulAcceptsNonContiguousViews) {
+  auto x = torch::randn({4, 6, 3 * 8});
+  auto heads = x.view({4, 6, 3, 2, 4}).permute({2, 0, 3, 1, 4});  // q, k, v as attention slices them
+  test::expect_tensor_near(batched_matmul(heads[0], heads[1], true), torch::matmul(heads[0], heads[1].transpose(-2, -1)), 1e-5);
+}
+
+TEST_F(FastKernelsTest, DropoutKeepsAboutOneMinusPAndScalesThem) {
+  auto x = torch::ones({200, 500});
+  auto y = fast_dropout(x, 0.3, /*training=*/true);
+  const double kept = y.ne(0).to(torch::kDouble).mean().item<double>();
+  EXPECT_NEAR(kept, 0.7, 0.01);
+  auto nonzero = y.masked_select(y.ne(0));
+  EXPECT_NEAR(nonzero.min().item<float>(), 1.0 / 0.7, 1e-5);
+  EXPECT_NEAR(nonzero.max().item<float>(), 1.0 / 0.7, 1e-5);
+  test::expect_tensor_near(fast_dropout(x, 0.3, /*training=*/false), x, 0);
+}
+
+TEST_F(FastKernelsTest, DropoutRepeatsForASeedAndDiffersBetweenCalls) {
+  auto x = torch::ones({64, 64});
+  torch::manual_seed(7);
+  auto a = fast_dropout(x, 0.5, true);
+  auto b = fast_dropout(x, 0.5, true);
+  torch::manual_seed(7);
+  auto c = fast_dropout(x, 0.5, true);
+  test::expect_tensor_near(a, c, 0);
+  EXPECT_FALSE(torch::equal(a, b));
+}
+
+TEST_F(FastKernelsTest, DropoutGradientIsTheSameMask) {
+  auto x = torch::randn({32, 16}, torch::requires_grad());
+  auto y = fast_dropout(x, 0.4, true);
+  auto g = torch::autograd::grad({y.sum()}, {x})[0];
+  // d(x * mask)/dx = mask = y / x wherever x != 0.
+  test::expect_tensor_near(g * x.detach(), y.detach(), 1e-5);
+}
+
+}  // namespace seqrec::model
