@@ -10,12 +10,13 @@ RnnBodyImpl::RnnBodyImpl(const ModelConfig& c) {
   else
     gru = register_module("gru", torch::nn::GRU(torch::nn::GRUOptions(c.d_model, c.d_model).num_layers(c.num_layers)
                                                     .batch_first(true).dropout(between)));
+  ln_input = register_module("ln_input", torch::nn::LayerNorm(torch::nn::LayerNormOptions({c.d_model})));
   dropout = register_module("dropout", torch::nn::Dropout(c.dropout));
 }
 
 torch::Tensor RnnBodyImpl::forward(const BodyInput& in) {
   // Right padding comes after every real item, so it cannot reach a real position's state.
-  auto x = dropout(in.hidden);
+  auto x = dropout(ln_input(in.hidden));
   auto h = lstm ? std::get<0>(lstm->forward(x)) : std::get<0>(gru->forward(x));
   h = dropout(h);
   return in.target_mapping.defined() ? map_targets(h, in.target_mapping) : h;

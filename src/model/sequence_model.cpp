@@ -33,7 +33,9 @@ SequenceModelImpl::SequenceModelImpl(const ModelConfig& config) : config_(config
 }
 
 int64_t SequenceModelImpl::training_sequence_length() const {
-  return scheme_ == MaskingScheme::kClm ? resolved_.max_length + 1 : resolved_.max_length;
+  // clm shifts by one; the masked schemes score max_length items plus an appended [MASK] at inference, so they
+  // train on max_length + 1 positions too (else the last position embedding would never be trained).
+  return resolved_.max_length + 1;
 }
 
 torch::Tensor SequenceModelImpl::encode(const MaskedBatch& batch, const FeatureMap& features) {

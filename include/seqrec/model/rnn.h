@@ -1,12 +1,15 @@
 #pragma once
 #include <torch/nn/modules/dropout.h>
+#include <torch/nn/modules/normalization.h>
 #include <torch/nn/modules/rnn.h>
 
 #include "seqrec/model/body.h"
 
 namespace seqrec::model {
 
-/// A GRU or LSTM stack (hidden size d_model, num_layers, dropout between layers): causal by construction.
+/// A GRU or LSTM stack (hidden size d_model, num_layers, dropout between layers): causal by construction. Its input
+/// goes through a LayerNorm first: the item embeddings start small (N(0, 0.02), shared with the tied head), which
+/// would leave the gates blind to the items for many steps.
 class RnnBodyImpl : public BodyImpl {
  public:
   explicit RnnBodyImpl(const ModelConfig& config);
@@ -14,6 +17,7 @@ class RnnBodyImpl : public BodyImpl {
 
   torch::nn::GRU gru{nullptr};
   torch::nn::LSTM lstm{nullptr};
+  torch::nn::LayerNorm ln_input{nullptr};
   torch::nn::Dropout dropout{nullptr};
 };
 
