@@ -7,6 +7,7 @@ packages=(
   libtorch-dev libopenblas0-openmp libblas-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   nlohmann-json3-dev libcli11-dev
+  zlib1g-dev gzip
   libyaml-cpp-dev
   libcpp-httplib-dev libgrpc++-dev protobuf-compiler protobuf-compiler-grpc curl
 )

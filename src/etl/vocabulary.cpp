@@ -37,21 +37,41 @@ std::string unescape(const std::string& s) {
 }
 }  // namespace
 
-void Vocabulary::count(const std::string& value) {
-  if (!value.empty()) ++counts_[value];
+uint64_t stable_hash(const std::string& value) {
+  uint64_t h = 1469598103934665603ull;
+  for (unsigned char ch : value) {
+    h ^= ch;
+    h *= 1099511628211ull;
+  }
+  return h;
 }
 
-void Vocabulary::finalize(int64_t min_frequency) {
+void Vocabulary::count(const std::string& value, int64_t n) {
+  if (!value.empty()) counts_[value] += n;
+}
+
+void Vocabulary::merge(const Vocabulary& other) {
+  for (const auto& [value, n] : other.counts_) counts_[value] += n;
+}
+
+void Vocabulary::set_oov_buckets(int64_t buckets) {
+  SEQREC_CHECK(buckets >= 1, "num_buckets must be >= 1, got ", buckets);
+  oov_buckets_ = buckets;
+  for (size_t i = 0; i < values_.size(); ++i) ids_[values_[i]] = first_value_id() + static_cast<int64_t>(i);
+}
+
+void Vocabulary::finalize(int64_t min_frequency, int64_t max_size) {
   std::vector<std::pair<std::string, int64_t>> kept;
   for (auto& [value, n] : counts_)
     if (n >= min_frequency) kept.emplace_back(value, n);
   std::sort(kept.begin(), kept.end(),
             [](const auto& a, const auto& b) { return a.second != b.second ? a.second > b.second : a.first < b.first; });
+  if (max_size > 0 && static_cast<int64_t>(kept.size()) > max_size) kept.resize(max_size);
   values_.clear();
   frequencies_.clear();
   ids_.clear();
   for (auto& [value, n] : kept) {
-    ids_.emplace(value, kFirstValueId + static_cast<int64_t>(values_.size()));
+    ids_.emplace(value, first_value_id() + static_cast<int64_t>(values_.size()));
     values_.push_back(value);
     frequencies_.push_back(n);
   }
@@ -61,17 +81,18 @@ void Vocabulary::finalize(int64_t min_frequency) {
 int64_t Vocabulary::encode(const std::string& value) const {
   if (value.empty()) return kNullId;
   auto it = ids_.find(value);
-  return it == ids_.end() ? kOovId : it->second;
+  if (it != ids_.end()) return it->second;
+  return oov_buckets_ == 1 ? kOovId : kOovId + static_cast<int64_t>(stable_hash(value) % static_cast<uint64_t>(oov_buckets_));
 }
 
 const std::string& Vocabulary::decode(int64_t id) const {
   SEQREC_ASSERT(id >= 0 && id < cardinality(), "id ", id, " outside vocabulary of ", cardinality());
-  if (id < kFirstValueId) return kReserved[id];
-  return values_[id - kFirstValueId];
+  if (id < first_value_id()) return kReserved[std::min<int64_t>(id, kOovId)];
+  return values_[id - first_value_id()];
 }
 
 int64_t Vocabulary::frequency(int64_t id) const {
-  return id < kFirstValueId || id >= cardinality() ? 0 : frequencies_[id - kFirstValueId];
+  return id < first_value_id() || id >= cardinality() ? 0 : frequencies_[id - first_value_id()];
 }
 
 void Vocabulary::save(const std::filesystem::path& path) const {
@@ -96,7 +117,7 @@ Vocabulary Vocabulary::load(const std::filesystem::path& path) {
     } catch (const std::exception&) {
       throw InvalidInput(path.string() + ":" + std::to_string(line_number) + ": count is not an integer: '" + line + "'");
     }
-    v.ids_.emplace(value, kFirstValueId + static_cast<int64_t>(v.values_.size()));
+    v.ids_.emplace(value, v.first_value_id() + static_cast<int64_t>(v.values_.size()));
     v.values_.push_back(std::move(value));
     v.frequencies_.push_back(n);
   }

@@ -1,266 +1,447 @@
+// The workflow engine: builds the op chain from a workflow file, fits it over partitions, and transforms
+// frames (batch partitions and live requests alike) into sessions.
 #include "seqrec/etl/workflow.h"
 
 #include <algorithm>
-#include <charconv>
-#include <iostream>
-#include <numeric>
-#include <random>
 #include <set>
-#include <unordered_map>
 
+#include "etl/ops/op_util.h"
 #include "seqrec/common/error.h"
 #include "seqrec/common/io.h"
-#include "seqrec/etl/delimited_reader.h"
 
 namespace seqrec::etl {
 
 using nlohmann::json;
 
 namespace {
-constexpr int kWorkflowVersion = 1;
-constexpr size_t kMaxReasonsKept = 5;
+constexpr int kWorkflowVersion = 2;
 
-std::string row_excerpt(std::string_view text) {
-  return text.size() > 200 ? std::string(text.substr(0, 200)) + "..." : std::string(text);
+/// Replaces "@group" references in a step's "columns" with the group's columns.
+json resolve_groups(const json& step, const json& groups, const std::string& label) {
+  json out = step;
+  if (!out.contains("columns")) return out;
+  auto expand = [&](const std::string& name, json& into) {
+    if (name.empty() || name[0] != '@') {
+      into.push_back(name);
+      return;
+    }
+    const std::string g = name.substr(1);
+    SEQREC_CHECK(groups.contains(g), label, ": unknown column group '", name, "' (groups: ",
+                 groups.empty() ? std::string("none") : groups.dump(), ")");
+    for (const auto& c : groups.at(g)) into.push_back(c);
+  };
+  json cols = json::array();
+  if (out["columns"].is_string()) expand(out["columns"].get<std::string>(), cols);
+  else if (out["columns"].is_array())
+    for (const auto& c : out["columns"]) {
+      if (c.is_string()) expand(c.get<std::string>(), cols);
+      else cols.push_back(c);
+    }
+  else return out;
+  out["columns"] = cols;
+  return out;
 }
 
-bool parse_int(const std::string& s, int64_t& out) {
-  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
-  return ec == std::errc() && end == s.data() + s.size();
-}
+int64_t to_day(int64_t ms) { return detail::floor_div(ms, kMillisPerDay); }
 }  // namespace
 
-json WorkflowOptions::to_json() const {
-  return {{"columns",
-           {{"session", columns.session},
-            {"item", columns.item},
-            {"timestamp", columns.timestamp},
-            {"timestamp_format", to_string(columns.timestamp_format)},
-            {"date_parts", columns.date_parts},
-            {"order", columns.order}}},
-          {"delimiter", delimiter == 0 ? std::string() : std::string(1, delimiter)},
-          {"min_item_frequency", min_item_frequency},
-          {"drop_repeats", drop_repeats},
-          {"max_length", max_length},
-          {"min_length", min_length},
-          {"on_bad_row", on_bad_row},
-          {"split",
-           {{"method", split.method},
-            {"valid_days", split.valid_days},
-            {"test_days", split.test_days},
-            {"valid_fraction", split.valid_fraction},
-            {"test_fraction", split.test_fraction},
-            {"seed", split.seed}}}};
-}
-
-WorkflowOptions WorkflowOptions::from_json(const json& j) {
-  WorkflowOptions o;
-  const auto& c = j.at("columns");
-  o.columns.session = c.at("session");
-  o.columns.item = c.at("item");
-  o.columns.timestamp = c.at("timestamp");
-  o.columns.timestamp_format = parse_timestamp_format(c.at("timestamp_format"));
-  o.columns.date_parts = c.at("date_parts").get<std::vector<std::string>>();
-  o.columns.order = c.at("order");
-  std::string d = j.at("delimiter");
-  o.delimiter = d.empty() ? 0 : d[0];
-  o.min_item_frequency = j.at("min_item_frequency");
-  o.drop_repeats = j.at("drop_repeats");
-  o.max_length = j.at("max_length");
-  o.min_length = j.at("min_length");
-  o.on_bad_row = j.at("on_bad_row");
-  const auto& s = j.at("split");
-  o.split.method = s.at("method");
-  o.split.valid_days = s.at("valid_days");
-  o.split.test_days = s.at("test_days");
-  o.split.valid_fraction = s.at("valid_fraction");
-  o.split.test_fraction = s.at("test_fraction");
-  o.split.seed = s.at("seed");
-  return o;
-}
-
-std::vector<std::string> WorkflowOptions::problems() const {
-  std::vector<std::string> p;
-  if (columns.session.empty()) p.push_back("--session-col is empty");
-  if (columns.item.empty()) p.push_back("--item-col is empty");
-  if (columns.date_parts.empty() && columns.timestamp.empty())
-    p.push_back("give a timestamp column (--timestamp-col) or date columns (--date-cols year,month,day)");
-  if (!columns.date_parts.empty() && columns.date_parts.size() != 3)
-    p.push_back("--date-cols needs exactly 3 columns (year,month,day), got " + std::to_string(columns.date_parts.size()));
-  if (min_item_frequency < 1) p.push_back("--min-item-freq must be >= 1");
-  if (max_length < 1) p.push_back("--max-length must be >= 1");
-  if (min_length < 1) p.push_back("--min-length must be >= 1");
-  if (min_length > max_length) p.push_back("--min-length must not exceed --max-length");
-  if (on_bad_row != "error" && on_bad_row != "skip") p.push_back("--on-bad-row must be error or skip, got '" + on_bad_row + "'");
-  if (split.method == "time") {
-    if (split.valid_days < 0 || split.test_days < 1) p.push_back("--valid-days must be >= 0 and --test-days >= 1");
-  } else if (split.method == "random") {
-    if (split.valid_fraction < 0 || split.test_fraction <= 0 || split.valid_fraction + split.test_fraction >= 1)
-      p.push_back("--valid-fraction and --test-fraction must be >= 0, test > 0, and sum to less than 1");
-  } else {
-    p.push_back("--split must be time or random, got '" + split.method + "'");
-  }
-  return p;
-}
-
-std::vector<Event> read_events(const std::string& path, const WorkflowOptions& options, ReadStats& stats) {
-  DelimitedReader reader(path, options.delimiter);
-  const auto& cols = options.columns;
-  const int session_col = reader.column_index(cols.session);
-  const int item_col = reader.column_index(cols.item);
-  const bool use_dates = !cols.date_parts.empty();
-  int ts_col = -1;
-  std::vector<int> date_cols;
-  if (use_dates) {
-    for (const auto& name : cols.date_parts) date_cols.push_back(reader.column_index(name));
-  } else {
-    ts_col = reader.column_index(cols.timestamp);
-  }
-  const int order_col = cols.order.empty() ? -1 : reader.column_index(cols.order);
-  const size_t width = reader.header().size();
-
-  std::vector<Event> events;
-  std::vector<std::string> fields;
-  const int64_t position_base = stats.rows_read;
-  while (reader.next(fields)) {
-    ++stats.rows_read;
-    std::string problem;
-    auto where = [&](int col) {
-      return path + ":" + std::to_string(reader.line_number()) + ":" + std::to_string(col + 1) + " (column '" +
-             reader.header()[col] + "')";
-    };
-    Event e;
-    if (fields.size() != width) {
-      problem = path + ":" + std::to_string(reader.line_number()) + ": expected " + std::to_string(width) + " " +
-                delimiter_name(reader.delimiter()) + "-separated fields as in the header, found " + std::to_string(fields.size());
-    } else if (fields[session_col].empty()) {
-      problem = where(session_col) + ": empty session id";
-    } else {
-      e.session = fields[session_col];
-      e.item = fields[item_col];
-      e.order = stats.rows_read - position_base;
-      if (order_col >= 0 && !parse_int(fields[order_col], e.order))
-        problem = where(order_col) + ": order '" + fields[order_col] + "' is not an integer";
-      if (problem.empty() && use_dates) {
-        int64_t ymd[3];
-        for (int k = 0; k < 3 && problem.empty(); ++k)
-          if (!parse_int(fields[date_cols[k]], ymd[k])) problem = where(date_cols[k]) + ": '" + fields[date_cols[k]] + "' is not an integer";
-        if (problem.empty() && (ymd[1] < 1 || ymd[1] > 12 || ymd[2] < 1 || ymd[2] > 31))
-          problem = where(date_cols[1]) + ": not a valid month/day: " + std::to_string(ymd[1]) + "/" + std::to_string(ymd[2]);
-        if (problem.empty())
-          e.timestamp_ms = days_from_civil(ymd[0], static_cast<unsigned>(ymd[1]), static_cast<unsigned>(ymd[2])) * kMillisPerDay +
-                           (order_col >= 0 ? e.order * 1000 : 0);
-      } else if (problem.empty()) {
-        auto ts = parse_timestamp_ms(fields[ts_col], cols.timestamp_format);
-        if (!ts)
-          problem = where(ts_col) + ": cannot parse '" + fields[ts_col] + "' as a timestamp (format " +
-                    to_string(cols.timestamp_format) + ": epoch seconds, milliseconds or ISO-8601)";
-        else
-          e.timestamp_ms = *ts;
-      }
-    }
-    if (!problem.empty()) {
-      if (options.on_bad_row != "skip")
-        throw InvalidInput(problem + "; row: '" + row_excerpt(reader.line_text()) +
-                           "' (use --on-bad-row=skip to count and skip bad rows)");
-      ++stats.rows_skipped;
-      if (stats.first_skip_reasons.size() < kMaxReasonsKept) stats.first_skip_reasons.push_back(problem);
-      continue;
-    }
-    events.push_back(std::move(e));
-  }
-  return events;
-}
-
-std::vector<RawSession> group_sessions(std::vector<Event> events, bool drop_repeats, int64_t* repeats_dropped) {
-  std::unordered_map<std::string, size_t> index;
-  std::vector<std::vector<Event>> groups;
-  for (auto& e : events) {
-    auto [it, inserted] = index.emplace(e.session, groups.size());
-    if (inserted) groups.emplace_back();
-    groups[it->second].push_back(std::move(e));
-  }
-  std::vector<RawSession> sessions;
-  sessions.reserve(groups.size());
-  int64_t dropped = 0;
-  for (auto& g : groups) {
-    std::stable_sort(g.begin(), g.end(), [](const Event& a, const Event& b) {
-      return a.timestamp_ms != b.timestamp_ms ? a.timestamp_ms < b.timestamp_ms : a.order < b.order;
-    });
-    RawSession s;
-    s.id = g.front().session;
-    for (auto& e : g) {
-      if (drop_repeats && !s.items.empty() && s.items.back() == e.item) {
-        ++dropped;
-        continue;
-      }
-      s.items.push_back(std::move(e.item));
-      s.timestamps.push_back(e.timestamp_ms);
-    }
-    sessions.push_back(std::move(s));
-  }
-  if (repeats_dropped) *repeats_dropped += dropped;
-  return sessions;
-}
-
-Workflow Workflow::fit(const std::vector<RawSession>& train, const WorkflowOptions& options) {
+Workflow Workflow::from_spec(const json& spec, const std::string& origin) {
   Workflow w;
-  w.options_ = options;
-  for (const auto& s : train)
-    for (const auto& item : s.items) w.items_.count(item);
-  w.items_.finalize(options.min_item_frequency);
+  w.build(spec, origin);
   return w;
 }
 
-SessionTable Workflow::transform(const std::vector<RawSession>& sessions, bool filter_short, int64_t* removed_short) const {
-  SessionTable table;
-  std::vector<int64_t> ids, times;
-  for (const auto& s : sessions) {
-    const size_t n = s.items.size();
-    const size_t keep = std::min(n, static_cast<size_t>(options_.max_length));
-    if (filter_short && static_cast<int64_t>(keep) < options_.min_length) {
-      if (removed_short) ++*removed_short;
-      continue;
-    }
-    ids.clear();
-    times.clear();
-    for (size_t i = n - keep; i < n; ++i) {
-      ids.push_back(items_.encode(s.items[i]));
-      times.push_back(s.timestamps[i]);
-    }
-    table.append(s.id, ids, times);
+Workflow Workflow::from_file(const std::filesystem::path& path) {
+  std::string text = read_text_file(path);
+  json spec;
+  try {
+    spec = json::parse(text, nullptr, /*allow_exceptions=*/true, /*ignore_comments=*/true);
+  } catch (const json::parse_error& e) {
+    throw InvalidInput(path.string() + ": not valid JSON: " + e.what());
   }
-  return table;
+  return from_spec(spec, path.string());
 }
 
-SessionTable Workflow::transform_events(std::vector<Event> events) const {
-  return transform(group_sessions(std::move(events), options_.drop_repeats), /*filter_short=*/false);
+Workflow Workflow::from_options(const WorkflowOptions& options) {
+  auto problems = options.problems();
+  if (!problems.empty()) {
+    std::string msg = "invalid ETL options:";
+    for (const auto& p : problems) msg += "\n  - " + p;
+    throw InvalidInput(msg);
+  }
+  Workflow w = from_spec(options.to_spec(), "the etl flags");
+  w.options_ = options;
+  return w;
 }
+
+void Workflow::build(const json& spec, const std::string& origin) {
+  SEQREC_CHECK(spec.is_object(), origin, ": a workflow file is a JSON object with input, steps, output and split");
+  static const std::set<std::string> known = {"input", "groups", "steps", "output", "split", "events", "description", "format"};
+  std::vector<std::string> problems;
+  for (auto it = spec.begin(); it != spec.end(); ++it)
+    if (!known.count(it.key()))
+      problems.push_back("unknown key '" + it.key() + "' (a workflow has input, groups, steps, output, split, events, description)");
+  bool missing = false;
+  for (const char* required : {"input", "steps", "output"})
+    if (!spec.contains(required)) problems.push_back(std::string("missing \"") + required + "\""), missing = true;
+  if (missing) {
+    std::string msg = origin + ": invalid workflow:";
+    for (const auto& p : problems) msg += "\n  - " + p;
+    throw InvalidInput(msg);
+  }
+  spec_ = spec;
+  input_ = InputSpec::from_json(spec.at("input"), origin);
+  split_ = spec.contains("split") ? SplitOptions::from_json(spec.at("split"), origin) : SplitOptions{};
+  for (auto& p : split_.problems()) problems.push_back(p);
+
+  // Steps: chains expand into one step per op; groups resolve; each op checks its own options.
+  const json groups = spec.value("groups", json::object());
+  std::vector<json> flat;
+  SEQREC_CHECK(spec.at("steps").is_array(), origin, ": \"steps\" must be a list");
+  for (const auto& step : spec.at("steps")) {
+    if (step.is_object() && step.contains("chain")) {
+      for (const auto& op : step.at("chain")) {
+        json one = op;
+        if (step.contains("columns") && !one.contains("columns")) one["columns"] = step.at("columns");
+        flat.push_back(one);
+      }
+    } else {
+      flat.push_back(step);
+    }
+  }
+  steps_.clear();
+  for (size_t i = 0; i < flat.size(); ++i) {
+    std::string label = "step " + std::to_string(i + 1) + " (" +
+                        (flat[i].is_object() ? flat[i].value("op", std::string("?")) : std::string("?")) + ")";
+    try {
+      steps_.push_back(std::shared_ptr<Op>(make_op(resolve_groups(flat[i], groups, label), label)));
+    } catch (const InvalidInput& e) {
+      problems.push_back(e.what());
+    }
+  }
+  const bool steps_ok = steps_.size() == flat.size();
+  if (steps_ok) {
+    // Follow the column names through the steps so a typo is found before any data is read.
+    std::set<std::string> have;
+    for (const auto& c : input_.columns) have.insert(c.name);
+    int groupbys = 0;
+    for (const auto& op : steps_) {
+      for (const auto& in : op->inputs())
+        if (!have.count(in) && !(op->name() == "MakeTimestamp"))
+          problems.push_back(op->label() + ": no column '" + in + "' at this step (there are: " +
+                             [&] { std::string s; for (const auto& h : have) s += (s.empty() ? "" : ", ") + h; return s; }() + ")");
+      if (const std::string* key = detail::groupby_key(*op)) {
+        ++groupbys;
+        group_key_ = *key;
+        if (!input_.find(*key))
+          problems.push_back(op->label() + ": the Groupby key '" + *key + "' must be a raw input column (batch files are partitioned by it)");
+        have.clear();
+        for (const auto& o : op->outputs()) have.insert(o);
+      } else if (op->name() == "Drop") {
+        for (const auto& in : op->inputs()) have.erase(in);
+      } else if (op->name() == "Select") {
+        have = std::set<std::string>(op->inputs().begin(), op->inputs().end());
+      } else if (op->name() == "Rename") {
+        for (const auto& in : op->inputs()) have.erase(in);
+        for (const auto& o : op->outputs()) have.insert(o);
+      } else {
+        for (const auto& o : op->outputs()) have.insert(o);
+      }
+    }
+    if (groupbys != 1) problems.push_back("the steps need exactly one Groupby (events -> sessions), found " + std::to_string(groupbys));
+    const json& out = spec.at("output");
+    out_session_ = out.value("session_id", group_key_);
+    out_item_ = out.value("item", std::string());
+    out_timestamp_ = out.value("timestamp", std::string());
+    out_time_ = out.value("time", std::string());
+    for (auto it = out.begin(); it != out.end(); ++it)
+      if (it.key() != "session_id" && it.key() != "item" && it.key() != "timestamp" && it.key() != "time")
+        problems.push_back("unknown output key '" + it.key() + "' (output takes session_id, item, timestamp, time)");
+    if (out_item_.empty()) problems.push_back("output.item must name the list column of item ids (e.g. \"item_id-list\")");
+    for (const auto& [key, name] : {std::pair<std::string, std::string>{"session_id", out_session_}, {"item", out_item_},
+                                    {"timestamp", out_timestamp_}, {"time", out_time_}})
+      if (!name.empty() && !have.count(name))
+        problems.push_back("output." + key + ": no column '" + name + "' after the last step");
+  }
+  if (!problems.empty()) {
+    std::string msg = origin + ": invalid workflow:";
+    for (const auto& p : problems) msg += "\n  - " + p;
+    throw InvalidInput(msg);
+  }
+  // The record the quick path and predict use to read plain session,item,timestamp events.
+  const json ev = spec.value("events", json::object());
+  options_ = WorkflowOptions{};
+  options_.columns.session = ev.value("session", group_key_);
+  options_.columns.item = ev.value("item", std::string("item_id"));
+  options_.columns.timestamp = ev.value("timestamp", std::string("timestamp"));
+  options_.columns.order = ev.value("order", std::string());
+  if (const InputColumn* ts = input_.find(options_.columns.timestamp)) options_.columns.timestamp_format = ts->format;
+  options_.on_bad_row = input_.on_bad_row;
+  options_.delimiter = input_.delimiter;
+  options_.split = split_;
+}
+
+bool Workflow::fitted() const {
+  if (steps_.empty()) return false;
+  return std::all_of(steps_.begin(), steps_.end(), [](const auto& op) { return op->fitted(); });
+}
+
+const Vocabulary& Workflow::items() const {
+  static const Vocabulary kEmpty;
+  const Vocabulary* found = nullptr;
+  for (const auto& op : steps_) {
+    if (const Vocabulary* v = detail::categorify_vocabulary(*op, options_.columns.item)) return *v;
+    for (const auto& o : op->outputs())
+      if (!found && out_item_.rfind(o, 0) == 0)
+        if (const Vocabulary* v = detail::categorify_vocabulary(*op, o)) found = v;
+  }
+  return found ? *found : kEmpty;
+}
+
+Frame Workflow::transform_to_frame(Frame frame, bool online, StepCounts* counts) const {
+  SEQREC_CHECK(fitted(), "the workflow is not fitted yet: run seqrec etl fit (or run) first");
+  if (counts) counts->removed.assign(steps_.size(), 0);
+  for (size_t i = 0; i < steps_.size(); ++i) {
+    const Op& op = *steps_[i];
+    if (online && !op.online()) continue;
+    const int64_t removed = op.transform(frame);
+    if (counts) {
+      counts->removed[i] += removed;
+      if (detail::groupby_key(op)) counts->sessions += frame.rows();
+    }
+  }
+  return frame;
+}
+
+Frame Workflow::output_columns() const { return transform_to_frame(empty_input_frame(input_), /*online=*/false); }
+
+SessionTable Workflow::to_sessions(Frame& frame, std::vector<int64_t>* start_ms) const {
+  SessionTable t;
+  const int64_t rows = frame.rows();
+  const Column& sid = frame.at(out_session_, "output.session_id");
+  SEQREC_CHECK(!sid.is_list, "output.session_id: column '", out_session_, "' is a list; it must hold one id per session");
+  t.session_ids.reserve(rows);
+  for (int64_t r = 0; r < rows; ++r) t.session_ids.push_back(sid.dtype == DType::kString ? sid.strings[r] : sid.text(r));
+  const Column& item = frame.at(out_item_, "output.item");
+  SEQREC_CHECK(item.is_list && item.is_int(), "output.item: column '", out_item_,
+               "' must be a list of integer ids (Categorify the item column, then Groupby with \"list\")");
+  t.offsets = item.offsets;
+  t.items = item.ints;
+  for (size_t i = 0; i < item.nulls.size(); ++i)
+    if (item.nulls[i]) t.items[i] = kPaddingId;
+  t.item_cardinality = item.cardinality;
+  if (!out_timestamp_.empty()) {
+    const Column& ts = frame.at(out_timestamp_, "output.timestamp");
+    SEQREC_CHECK(ts.is_list && ts.is_int() && ts.offsets == item.offsets, "output.timestamp: column '", out_timestamp_,
+                 "' must be a list of timestamps aligned with '", out_item_, "' (slice both alike)");
+    t.timestamps = ts.ints;
+  } else {
+    t.timestamps.assign(t.items.size(), 0);
+  }
+  t.days.resize(rows);
+  const Column* time = out_time_.empty() ? nullptr : &frame.at(out_time_, "output.time");
+  SEQREC_CHECK(!time || (!time->is_list && time->is_int()), "output.time: column '", out_time_,
+               "' must hold one timestamp per session (e.g. Groupby's \"first\" of the timestamp)");
+  for (int64_t r = 0; r < rows; ++r) {
+    int64_t ms = 0;
+    if (time && !time->is_null(r)) ms = time->ints[r];
+    else if (t.length(r) > 0) ms = t.timestamps[t.offsets[r]];
+    t.days[r] = to_day(ms);
+    if (start_ms) start_ms->push_back(ms);
+  }
+  for (auto& c : frame.columns) {
+    if (c.name == out_session_ || c.name == out_item_ || c.name == out_timestamp_ || c.name == out_time_) continue;
+    SEQREC_CHECK(c.dtype != DType::kString, "column '", c.name,
+                 "' still holds text after the last step; Categorify or HashBucket it, or Drop it");
+    SessionTable::Column e;
+    e.name = c.name;
+    e.is_list = c.is_list;
+    e.offsets = c.offsets;
+    e.tags = c.tags;
+    e.cardinality = c.cardinality;
+    // Nulls left at the end are written as 0 (FillMissing chooses another value).
+    if (c.dtype == DType::kFloat64) {
+      e.dtype = "float32";
+      e.floats.resize(c.floats.size());
+      for (size_t i = 0; i < c.floats.size(); ++i) e.floats[i] = c.is_null(i) ? 0.0f : static_cast<float>(c.floats[i]);
+    } else {
+      e.dtype = "int64";
+      e.ints = std::move(c.ints);
+      for (size_t i = 0; i < c.nulls.size(); ++i)
+        if (c.nulls[i]) e.ints[i] = 0;
+    }
+    t.columns.push_back(std::move(e));
+  }
+  return t;
+}
+
+SessionTable Workflow::transform_frame(Frame raw) const {
+  Frame out = transform_to_frame(std::move(raw), /*online=*/true);
+  return to_sessions(out);
+}
+
+Frame Workflow::raw_frame(const std::vector<std::pair<std::string, std::vector<std::string>>>& columns) const {
+  int64_t rows = -1;
+  for (const auto& [name, values] : columns) {
+    SEQREC_CHECK(input_.find(name) != nullptr, "request column '", name, "' is not an input of the workflow");
+    SEQREC_CHECK(rows < 0 || rows == static_cast<int64_t>(values.size()), "request column '", name, "' has ", values.size(),
+                 " values, the others ", rows);
+    rows = static_cast<int64_t>(values.size());
+  }
+  Frame f = empty_input_frame(input_);
+  for (size_t k = 0; k < input_.columns.size(); ++k) {
+    const InputColumn& spec = input_.columns[k];
+    auto it = std::find_if(columns.begin(), columns.end(), [&](const auto& c) { return c.first == spec.name; });
+    std::string problem;
+    for (int64_t r = 0; r < std::max<int64_t>(rows, 0); ++r) {
+      std::string_view text = it == columns.end() ? std::string_view() : std::string_view(it->second[r]);
+      InputColumn lenient = spec;
+      lenient.required = false;
+      SEQREC_CHECK(append_text_value(text, it == columns.end() ? lenient : spec, f.columns[k], &problem), "request column '",
+                   spec.name, "' value ", r, ": ", problem);
+    }
+  }
+  return f;
+}
+
+Frame Workflow::events_frame(const std::vector<Event>& events) const {
+  const auto& c = options_.columns;
+  std::vector<std::pair<std::string, std::vector<std::string>>> text;
+  std::vector<std::string> sessions, items, orders;
+  for (const auto& e : events) {
+    sessions.push_back(e.session);
+    items.push_back(e.item);
+    orders.push_back(std::to_string(e.order));
+  }
+  text.emplace_back(c.session, std::move(sessions));
+  if (input_.find(c.item)) text.emplace_back(c.item, std::move(items));
+  if (!c.order.empty() && input_.find(c.order)) text.emplace_back(c.order, std::move(orders));
+  Frame f = raw_frame(text);
+  // The timestamp goes in as milliseconds whatever the file's column looked like (it may be made from parts).
+  Column ts(c.timestamp, DType::kTimestamp);
+  ts.add_tag("time");
+  for (const auto& e : events) ts.ints.push_back(e.timestamp_ms);
+  f.set(std::move(ts));
+  return f;
+}
+
+SessionTable Workflow::transform_events(std::vector<Event> events) const { return transform_frame(events_frame(events)); }
 
 schema::Schema Workflow::output_schema(int64_t max_observed_length) const {
+  return output_schema(std::map<std::string, std::pair<int64_t, int64_t>>{{"item_id", {1, std::max<int64_t>(1, max_observed_length)}}});
+}
+
+schema::Schema Workflow::output_schema(const std::map<std::string, std::pair<int64_t, int64_t>>& lengths) const {
+  Frame cols = output_columns();
+  auto length_of = [&](const std::string& name) {
+    auto it = lengths.find(name);
+    return it == lengths.end() ? std::make_pair<int64_t, int64_t>(0, 0) : it->second;
+  };
   schema::Schema s;
   s.columns.push_back({"session_id", "string", false, {"session", "id"}});
+  const Column& item_col = cols.at(out_item_);
   schema::ColumnSchema item{"item_id", "int64", true, {"item", "id", "categorical", "list", "target"}};
-  item.cardinality = items_.cardinality();
-  item.min_length = 1;
-  item.max_length = std::max<int64_t>(1, max_observed_length);
+  for (const auto& t : item_col.tags)
+    if (std::find(item.tags.begin(), item.tags.end(), t) == item.tags.end()) item.tags.push_back(t);
+  item.cardinality = item_col.cardinality;
+  std::tie(item.min_length, item.max_length) = length_of("item_id");
   s.columns.push_back(item);
   schema::ColumnSchema ts{"timestamp", "int64", true, {"time", "list"}};
   ts.min_length = item.min_length;
   ts.max_length = item.max_length;
   s.columns.push_back(ts);
   s.columns.push_back({"day", "int64", false, {"time"}});
+  for (const auto& c : cols.columns) {
+    if (c.name == out_session_ || c.name == out_item_ || c.name == out_timestamp_ || c.name == out_time_) continue;
+    schema::ColumnSchema e{c.name, c.dtype == DType::kFloat64 ? "float32" : "int64", c.is_list, c.tags};
+    if (c.is_list && !c.has_tag("list")) e.tags.push_back("list");
+    if (c.dtype == DType::kFloat64 && !c.has_tag("continuous")) e.tags.push_back("continuous");
+    e.cardinality = c.cardinality;
+    if (c.is_list) std::tie(e.min_length, e.max_length) = length_of(c.name);
+    s.columns.push_back(e);
+  }
   return s;
 }
 
+void Workflow::fit_frames(const std::function<void(const std::function<void(Frame&&)>&)>& for_each_partition) {
+  // Each pass feeds the unfitted ops whose inputs are already final; an op that reads the output of one
+  // still being fitted waits for the next pass. Typical session pipelines fit in one pass.
+  for (int pass = 0; !fitted(); ++pass) {
+    std::vector<bool> fed(steps_.size(), false);
+    size_t last_unfitted = 0;
+    for (size_t i = 0; i < steps_.size(); ++i)
+      if (!steps_[i]->fitted()) last_unfitted = i;
+    for_each_partition([&](Frame&& frame) {
+      std::set<std::string> tainted;
+      auto dirty = [&](const std::vector<std::string>& cols) {
+        return std::any_of(cols.begin(), cols.end(), [&](const std::string& c) { return tainted.count(c) > 0; });
+      };
+      for (size_t i = 0; i <= last_unfitted; ++i) {
+        Op& op = *steps_[i];
+        const bool changes_rows = !op.row_inputs().empty() || detail::groupby_key(op) != nullptr;
+        if (!op.fitted()) {
+          if (!dirty(op.inputs())) {
+            op.fit(frame);
+            fed[i] = true;
+          }
+          for (const auto& o : op.outputs()) tainted.insert(o);
+          continue;
+        }
+        if (dirty(op.inputs())) {
+          if (changes_rows) break;  // which rows survive depends on values not known yet
+          for (const auto& o : op.outputs()) tainted.insert(o);
+          continue;
+        }
+        op.transform(frame);
+      }
+    });
+    bool any = false;
+    for (size_t i = 0; i < steps_.size(); ++i)
+      if (fed[i]) steps_[i]->finish_fit(), any = true;
+    if (!any) {
+      // No data at all still freezes the statistics (empty vocabularies), so the workflow can be saved.
+      for (auto& op : steps_)
+        if (!op->fitted()) op->finish_fit();
+    }
+  }
+}
+
+json Workflow::describe() const {
+  json steps = json::array();
+  for (const auto& op : steps_)
+    steps.push_back({{"step", op->label()},
+                     {"op", op->name()},
+                     {"inputs", op->inputs()},
+                     {"outputs", op->outputs()},
+                     {"fitted", op->fitted()},
+                     {"online", op->online()},
+                     {"statistics", op->fitted() ? op->describe() : json(nullptr)}});
+  json columns = json::array();
+  if (fitted())
+    for (const auto& c : output_columns().columns)
+      columns.push_back({{"name", c.name}, {"dtype", to_string(c.dtype)}, {"is_list", c.is_list}, {"tags", c.tags},
+                         {"cardinality", c.cardinality}});
+  return {{"input", input_.to_json()},
+          {"steps", steps},
+          {"output", spec_.value("output", json::object())},
+          {"output_columns", columns},
+          {"split", split_.to_json()},
+          {"item_vocabulary", {{"values", items().size()}, {"cardinality", items().cardinality()}}},
+          {"summary", summary_}};
+}
+
 void Workflow::save(const std::filesystem::path& dir, const json& summary) const {
+  SEQREC_CHECK(fitted(), "cannot save a workflow that is not fitted");
   write_directory_atomic(dir, [&](const std::filesystem::path& tmp) {
+    json state = json::array();
+    for (const auto& op : steps_) state.push_back(op->save_state(tmp));
     json j = {{"format", "seqrec-workflow"},
               {"version", kWorkflowVersion},
+              {"spec", spec_},
+              {"state", state},
               {"options", options_.to_json()},
-              {"vocabularies", {{"item_id", {{"file", "item_id.vocab.tsv"}, {"cardinality", items_.cardinality()}}}}},
+              {"vocabularies", {{"item_id", {{"values", items().size()}, {"cardinality", items().cardinality()}}}}},
               {"summary", summary}};
-    items_.save(tmp / "item_id.vocab.tsv");
     write_text_file_atomic(tmp / "workflow.json", j.dump(2) + "\n");
   });
 }
@@ -272,107 +453,55 @@ Workflow Workflow::load(const std::filesystem::path& dir) {
   try {
     json j = json::parse(read_text_file(path));
     SEQREC_CHECK(j.value("format", "") == "seqrec-workflow", path.string(), ": not a seqrec workflow");
-    SEQREC_CHECK(j.value("version", 0) <= kWorkflowVersion, path.string(), ": workflow version ", j.value("version", 0),
+    const int version = j.value("version", 0);
+    SEQREC_CHECK(version <= kWorkflowVersion, path.string(), ": workflow version ", version,
                  " is newer than this seqrec reads (", kWorkflowVersion, "); upgrade seqrec");
-    w.options_ = WorkflowOptions::from_json(j.at("options"));
+    if (version < 2) {
+      // Version 1 held the flag options and the item vocabulary only.
+      WorkflowOptions options = WorkflowOptions::from_json(j.at("options"));
+      w = from_options(options);
+      for (auto& op : w.steps_)
+        if (op->name() == "Categorify") op->load_state({{"vocabularies", json::array({{{"file", "item_id.vocab.tsv"}}})}}, dir);
+      for (auto& op : w.steps_)
+        if (!op->fitted()) op->finish_fit();
+    } else {
+      w.build(j.at("spec"), path.string());
+      if (j.contains("options")) {
+        WorkflowOptions o = WorkflowOptions::from_json(j.at("options"));
+        w.options_ = o;
+      }
+      const json& state = j.at("state");
+      SEQREC_CHECK(state.size() == w.steps_.size(), path.string(), ": ", state.size(), " step states for ", w.steps_.size(), " steps");
+      for (size_t i = 0; i < w.steps_.size(); ++i)
+        if (w.steps_[i]->stateful()) w.steps_[i]->load_state(state[i], dir);
+    }
+    w.summary_ = j.value("summary", json::object());
   } catch (const json::exception& e) {
     throw InvalidInput(path.string() + ": damaged workflow: " + e.what());
   }
-  w.items_ = Vocabulary::load(dir / "item_id.vocab.tsv");
   return w;
 }
 
-json EtlSummary::to_json() const {
-  return {{"rows_read", read.rows_read},
-          {"rows_skipped", read.rows_skipped},
-          {"skip_reasons", read.first_skip_reasons},
-          {"repeats_dropped", repeats_dropped},
-          {"sessions", sessions},
-          {"removed_short_sessions", removed_short},
-          {"sessions_per_split", {{"train", train}, {"valid", valid}, {"test", test}}},
-          {"item_vocabulary_size", vocabulary_size}};
-}
-
-namespace {
-
-enum Split { kTrain = 0, kValid = 1, kTest = 2 };
-
-std::vector<int> assign_splits(const std::vector<RawSession>& sessions, const SplitOptions& o) {
-  std::vector<int> split(sessions.size(), kTrain);
-  if (o.method == "random") {
-    std::mt19937_64 rng(o.seed);
-    std::uniform_real_distribution<double> u(0.0, 1.0);
-    for (auto& s : split) {
-      double r = u(rng);
-      s = r < o.test_fraction ? kTest : r < o.test_fraction + o.valid_fraction ? kValid : kTrain;
-    }
-    return split;
-  }
-  std::set<int64_t> days;
-  auto day_of = [](const RawSession& s) { return s.timestamps.front() / kMillisPerDay; };
-  for (const auto& s : sessions) days.insert(day_of(s));
-  const int64_t needed = o.valid_days + o.test_days + 1;
-  SEQREC_CHECK(static_cast<int64_t>(days.size()) >= needed, "time split needs at least ", needed, " distinct days (",
-               o.valid_days, " valid + ", o.test_days, " test + 1 train) but the data spans ", days.size(),
-               "; lower --valid-days/--test-days or use --split random");
-  std::vector<int64_t> sorted(days.begin(), days.end());
-  const int64_t test_from = sorted[sorted.size() - o.test_days];
-  const int64_t valid_from = sorted[sorted.size() - o.test_days - o.valid_days];
-  for (size_t i = 0; i < sessions.size(); ++i) {
-    int64_t d = day_of(sessions[i]);
-    split[i] = d >= test_from ? kTest : d >= valid_from ? kValid : kTrain;
-  }
-  return split;
-}
-
-}  // namespace
-
-EtlSummary run_etl(const std::vector<std::string>& inputs, const WorkflowOptions& options, const std::filesystem::path& out) {
-  auto problems = options.problems();
-  if (!problems.empty()) {
-    std::string msg = "invalid ETL options:";
-    for (const auto& p : problems) msg += "\n  - " + p;
-    throw InvalidInput(msg);
-  }
-  SEQREC_CHECK(!inputs.empty(), "no input files: give --input FILE (repeatable)");
-  EtlSummary summary;
+Workflow Workflow::fit(const std::vector<RawSession>& train, const WorkflowOptions& options) {
+  Workflow w = from_options(options);
   std::vector<Event> events;
-  for (const auto& path : inputs) {
-    auto part = read_events(path, options, summary.read);
-    events.insert(events.end(), std::make_move_iterator(part.begin()), std::make_move_iterator(part.end()));
-  }
-  SEQREC_CHECK(!events.empty(), "no events read from ", inputs.front(), inputs.size() > 1 ? " and the other inputs" : "",
-               ": the files hold a header only");
-  auto sessions = group_sessions(std::move(events), options.drop_repeats, &summary.repeats_dropped);
-  summary.sessions = static_cast<int64_t>(sessions.size());
-  auto split = assign_splits(sessions, options.split);
+  for (const auto& s : train)
+    for (size_t i = 0; i < s.items.size(); ++i) events.push_back({s.id, s.items[i], s.timestamps[i], static_cast<int64_t>(i)});
+  Frame raw = w.events_frame(events);
+  w.fit_frames([&](const std::function<void(Frame&&)>& consume) { consume(Frame(raw)); });
+  return w;
+}
 
-  std::vector<RawSession> parts[3];
-  for (size_t i = 0; i < sessions.size(); ++i) parts[split[i]].push_back(std::move(sessions[i]));
-  Workflow workflow = Workflow::fit(parts[kTrain], options);
-  summary.vocabulary_size = workflow.items().size();
-
-  SessionTable tables[3];
-  int64_t max_len = 0;
-  for (int k = 0; k < 3; ++k) {
-    tables[k] = workflow.transform(parts[k], /*filter_short=*/true, &summary.removed_short);
-    for (int64_t r = 0; r < tables[k].size(); ++r) max_len = std::max(max_len, tables[k].length(r));
-  }
-  summary.train = tables[kTrain].size();
-  summary.valid = tables[kValid].size();
-  summary.test = tables[kTest].size();
-  SEQREC_CHECK(summary.train > 0, "no training sessions after filtering (", summary.sessions,
-               " sessions read); check --min-length and the split options");
-  SEQREC_CHECK(summary.test > 0, "no test sessions after filtering; check --test-days / --test-fraction");
-
-  std::filesystem::create_directories(out);
-  workflow.save(out / "workflow", summary.to_json());
-  write_directory_atomic(out / "sessions", [&](const std::filesystem::path& tmp) {
-    const char* names[] = {"train", "valid", "test"};
-    for (int k = 0; k < 3; ++k) write_sessions(tables[k], tmp / names[k]);
-  });
-  workflow.output_schema(max_len).save(out / "schema.json");
-  return summary;
+SessionTable Workflow::transform(const std::vector<RawSession>& sessions, bool filter_short, int64_t* removed_short) const {
+  std::vector<Event> events;
+  for (const auto& s : sessions)
+    for (size_t i = 0; i < s.items.size(); ++i) events.push_back({s.id, s.items[i], s.timestamps[i], static_cast<int64_t>(i)});
+  StepCounts counts;
+  Frame out = transform_to_frame(events_frame(events), /*online=*/!filter_short, &counts);
+  if (removed_short)
+    for (size_t i = 0; i < steps_.size(); ++i)
+      if (steps_[i]->name() == "Filter") *removed_short += counts.removed[i];
+  return to_sessions(out);
 }
 
 }  // namespace seqrec::etl

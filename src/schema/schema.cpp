@@ -5,6 +5,7 @@
 
 #include "seqrec/common/error.h"
 #include "seqrec/common/io.h"
+#include "seqrec/schema/pbtxt.h"
 
 namespace seqrec::schema {
 
@@ -31,6 +32,9 @@ const ColumnSchema& Schema::column(const std::string& name) const {
 }
 
 const ColumnSchema& Schema::item_column() const {
+  // Merlin tags every item feature (category, brand) with `item`; the id column also carries `id`.
+  for (const auto& c : columns)
+    if (c.has_tag("item") && c.has_tag("id")) return c;
   for (const auto& c : columns)
     if (c.has_tag("item")) return c;
   throw InvalidInput("schema has no column tagged 'item': the next-item model needs one");
@@ -96,6 +100,7 @@ Schema Schema::from_json(const json& j) {
 void Schema::save(const std::filesystem::path& path) const { write_text_file_atomic(path, to_json().dump(2) + "\n"); }
 
 Schema Schema::load(const std::filesystem::path& path) {
+  if (path.extension() == ".pbtxt") return load_pbtxt(path);
   std::string text = read_text_file(path);
   try {
     return from_json(json::parse(text));

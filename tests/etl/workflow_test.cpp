@@ -88,10 +88,10 @@ TEST_F(WorkflowTest, TimeSplitPutsLastDaysInTestAndNoSessionInTwoSplits) {
   EXPECT_EQ(test.session_ids, (std::vector<std::string>{"s4", "s5"}));
   for (int64_t d : train.days) EXPECT_LT(d, valid.days.front());
   for (int64_t d : test.days) EXPECT_GT(d, valid.days.front());
-  // The vocabulary is fitted on train only: z (test only) is out of vocabulary.
-  EXPECT_EQ(test.items_of(1)[1], kOovId);
+  // Statistics come from the data given to fit, as in NVTabular: a x4, b x4, c x2, z x1 (test only).
+  EXPECT_EQ(test.items_of(1)[1], 6);
   auto schema = schema::Schema::load(path("out/schema.json"));
-  EXPECT_EQ(schema.item_column().cardinality, 6);  // 3 reserved + a, b, c
+  EXPECT_EQ(schema.item_column().cardinality, 7);  // 3 reserved + a, b, c, z
 }
 
 TEST_F(WorkflowTest, RandomSplitIsDeterministicForASeed) {

@@ -3,9 +3,16 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
+#include <map>
+#include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
+#include "seqrec/etl/event_reader.h"
+#include "seqrec/etl/frame.h"
+#include "seqrec/etl/op.h"
 #include "seqrec/etl/session_dataset.h"
 #include "seqrec/etl/timestamp.h"
 #include "seqrec/etl/vocabulary.h"
@@ -13,11 +20,16 @@
 
 namespace seqrec::etl {
 
-/// Which raw columns hold the session, the item and the time of each event.
+namespace detail {
+class PartitionStore;
+}
+
+/// Which raw columns hold the session, the item and the time of each event (the flag form, and the names
+/// transform_events fills from an Event).
 struct EventColumns {
   std::string session = "session_id";
   std::string item = "item_id";
-  /// Timestamp column; unused when `date_parts` is set.
+  /// Timestamp column; with `date_parts` set, the name the made-up timestamp gets.
   std::string timestamp = "timestamp";
   TimestampFormat timestamp_format = TimestampFormat::kAuto;
   /// Year, month and day columns for data with day-level dates only (e.g. the UCI e-shop data).
@@ -27,31 +39,46 @@ struct EventColumns {
   std::string order;
 };
 
-/// How sessions are divided into train / valid / test.
+/// How sessions are divided (DESIGN.md §2, the layouts agreed with training):
+/// time    - the last `test_days` days are test, the `valid_days` before them valid: sessions/{train,valid,test}
+/// random  - fractions with a seed (by a hash of the session id, so the same session always lands alike)
+/// cutoffs - sessions starting at or after `valid_from` are valid, at or after `test_from` test
+/// window  - one folder per day or hour, sessions/<window>/{train,valid,test}, split inside the window at
+///           random by the fractions (Transformers4Rec's time-based splits); sessions/windows.json lists them
+/// none    - everything in sessions/all
 struct SplitOptions {
-  std::string method = "time";  ///< "time": the last days are test; "random": fractions with a seed
-  int64_t valid_days = 1;       ///< time: days (before the test days) whose sessions are valid
-  int64_t test_days = 1;        ///< time: last days whose sessions are test
-  double valid_fraction = 0.1;  ///< random
-  double test_fraction = 0.1;   ///< random
-  uint64_t seed = 42;           ///< random
+  std::string method = "time";
+  int64_t valid_days = 1;
+  int64_t test_days = 1;
+  double valid_fraction = 0.1;
+  double test_fraction = 0.1;
+  uint64_t seed = 42;
+  std::string window = "day";  ///< window: "day" or "hour"
+  int64_t valid_from_ms = 0;   ///< cutoffs
+  int64_t test_from_ms = 0;    ///< cutoffs
+
+  nlohmann::json to_json() const;
+  static SplitOptions from_json(const nlohmann::json& j, const std::string& where);
+  std::vector<std::string> problems() const;
 };
 
-/// Everything the ETL stage does, saved inside the fitted workflow and applied unchanged online.
+/// The flag form of `seqrec etl --input ... --out ...`: the quick path, translated into a workflow spec.
 struct WorkflowOptions {
   EventColumns columns;
   char delimiter = 0;               ///< 0 = detect from each file's header
-  int64_t min_item_frequency = 1;   ///< items seen fewer times in train become the OOV id 2
+  int64_t min_item_frequency = 1;   ///< items seen fewer times become the OOV id 2
   bool drop_repeats = false;        ///< remove consecutive repeats of the same item within a session
   int64_t max_length = 20;          ///< keep the last N items of each session
-  int64_t min_length = 2;           ///< drop shorter sessions (training data only, never online)
-  std::string on_bad_row = "error"; ///< "error": stop at the first bad row; "skip": count and go on
+  int64_t min_length = 2;           ///< drop shorter sessions (batch data only, never online)
+  std::string on_bad_row = "error"; ///< error: stop at the first bad row; skip: count; quarantine: count and keep
   SplitOptions split;
 
   nlohmann::json to_json() const;
   static WorkflowOptions from_json(const nlohmann::json& j);
   /// Every problem with the options, one per line; empty when valid.
   std::vector<std::string> problems() const;
+  /// The equivalent workflow file (input, steps, output, split).
+  nlohmann::json to_spec() const;
 };
 
 /// One raw event as read from a file or a request.
@@ -69,13 +96,6 @@ struct RawSession {
   std::vector<int64_t> timestamps;
 };
 
-/// Counters of the last read, printed and kept in the workflow's manifest. Nothing is dropped uncounted.
-struct ReadStats {
-  int64_t rows_read = 0;
-  int64_t rows_skipped = 0;  ///< bad rows skipped with on_bad_row=skip
-  std::vector<std::string> first_skip_reasons;
-};
-
 /// Reads events from a delimited file with the options' column mapping. Bad rows throw InvalidInput with
 /// file:line:column and the row's text, or are counted in `stats` when on_bad_row=skip.
 std::vector<Event> read_events(const std::string& path, const WorkflowOptions& options, ReadStats& stats);
@@ -84,47 +104,121 @@ std::vector<Event> read_events(const std::string& path, const WorkflowOptions& o
 /// when asked. `repeats_dropped` counts removed events.
 std::vector<RawSession> group_sessions(std::vector<Event> events, bool drop_repeats, int64_t* repeats_dropped = nullptr);
 
-/// The fitted ETL: options plus the item vocabulary. One code path for batch files and live requests.
-class Workflow {
- public:
-  Workflow() = default;
-  /// Fits the item vocabulary on `train` sessions.
-  static Workflow fit(const std::vector<RawSession>& train, const WorkflowOptions& options);
-
-  /// Categorifies and truncates sessions; drops those shorter than min_length when `filter_short`.
-  SessionTable transform(const std::vector<RawSession>& sessions, bool filter_short, int64_t* removed_short = nullptr) const;
-  /// The online path: raw events of a few sessions in, model-ready sessions out (no length filter).
-  SessionTable transform_events(std::vector<Event> events) const;
-  /// The schema of the sessions this workflow writes.
-  schema::Schema output_schema(int64_t max_observed_length) const;
-
-  const WorkflowOptions& options() const { return options_; }
-  WorkflowOptions& options() { return options_; }
-  const Vocabulary& items() const { return items_; }
-
-  /// workflow.json (options, summary) + item_id.vocab.tsv, written atomically as a folder.
-  void save(const std::filesystem::path& dir, const nlohmann::json& summary) const;
-  static Workflow load(const std::filesystem::path& dir);
-
- private:
-  WorkflowOptions options_;
-  Vocabulary items_;
+/// How a batch run streams: threads for parsing, chunk size, spill partitions.
+struct RunOptions {
+  int threads = 0;                   ///< 0 = all cores
+  int64_t chunk_bytes = 8 << 20;     ///< text parsed per chunk
+  int64_t partition_bytes = 32 << 20;///< raw input per spill partition (memory is bounded by about one partition)
+  std::string on_bad_row;            ///< overrides the workflow file's input.on_bad_row when set
+  std::filesystem::path rejects;     ///< quarantine file; transform/run default to <out>/rejects.tsv
+  bool verbose = false;              ///< progress lines on stderr
 };
 
-/// What `seqrec etl` did, for the summary printed and saved.
+/// What a batch ETL did: printed, and kept in the workflow's manifest and in <out>/summary.json.
 struct EtlSummary {
   ReadStats read;
-  int64_t repeats_dropped = 0;
-  int64_t sessions = 0;
-  int64_t removed_short = 0;
+  int64_t repeats_dropped = 0;   ///< elements removed by DropRepeats steps
+  int64_t sessions = 0;          ///< sessions after Groupby, before filters
+  int64_t removed_short = 0;     ///< rows removed by Filter steps
   int64_t train = 0, valid = 0, test = 0;
-  int64_t vocabulary_size = 0;
+  int64_t vocabulary_size = 0;   ///< values of the item vocabulary
+  nlohmann::json steps = nlohmann::json::array();  ///< per step: op, rows (or elements) removed
+  nlohmann::json windows = nlohmann::json::array(); ///< window layout: per window, sessions per split
+  double seconds = 0;
   nlohmann::json to_json() const;
 };
 
-/// The batch ETL: reads `inputs`, groups, splits, fits on train, writes `<out>/workflow`,
+/// Per-step counters of one transform.
+struct StepCounts {
+  std::vector<int64_t> removed;  ///< per step: rows (DropRepeats: list elements) removed
+  int64_t sessions = 0;          ///< rows right after Groupby
+};
+
+/// The fitted ETL: a declarative op graph (workflow file) plus the statistics each op fitted. The same ops
+/// transform batch files (fit/transform/run) and live requests (transform_frame, transform_events).
+class Workflow {
+ public:
+  Workflow() = default;
+  /// A workflow from a parsed workflow file; checks every step and reports all problems at once.
+  static Workflow from_spec(const nlohmann::json& spec, const std::string& origin = "workflow");
+  /// Reads a workflow file (JSON).
+  static Workflow from_file(const std::filesystem::path& path);
+  /// The quick path: the flag form translated into a workflow.
+  static Workflow from_options(const WorkflowOptions& options);
+
+  /// Statistics pass over files: streamed in chunks, parsed on several threads, spilled by session.
+  EtlSummary fit(const std::vector<std::string>& inputs, const RunOptions& run = {});
+  /// Applies the fitted workflow to files and writes `<out>/sessions/...`, `<out>/schema.json`,
+  /// `<out>/schema.pbtxt` and `<out>/summary.json`.
+  EtlSummary transform(const std::vector<std::string>& inputs, const std::filesystem::path& out, const RunOptions& run = {}) const;
+  /// fit + transform with one parse of the inputs; also saves the workflow to `<out>/workflow`.
+  EtlSummary run(const std::vector<std::string>& inputs, const std::filesystem::path& out, const RunOptions& run = {});
+
+  /// The online path: raw events of a few sessions (typed columns named as the workflow's input) to
+  /// model-ready sessions. Steps marked "online": false (Filter by default) are skipped.
+  SessionTable transform_frame(Frame raw) const;
+  /// The same for Event records (session, item, timestamp, order).
+  SessionTable transform_events(std::vector<Event> events) const;
+  /// Builds raw input from text values, parsed exactly as files are: {"session_id": [...], "item_id": [...]}.
+  Frame raw_frame(const std::vector<std::pair<std::string, std::vector<std::string>>>& columns) const;
+  /// The final frame of a transform, before it becomes a SessionTable (for tests and export).
+  Frame transform_to_frame(Frame raw, bool online, StepCounts* counts = nullptr) const;
+  /// The final columns (names, types, tags, cardinalities) without data.
+  Frame output_columns() const;
+
+  /// The schema of the sessions this workflow writes; `lengths` are the observed list lengths.
+  schema::Schema output_schema(int64_t max_observed_length) const;
+  schema::Schema output_schema(const std::map<std::string, std::pair<int64_t, int64_t>>& lengths) const;
+
+  const WorkflowOptions& options() const { return options_; }
+  WorkflowOptions& options() { return options_; }
+  /// The vocabulary of the item column (an empty one when the workflow has none).
+  const Vocabulary& items() const;
+  const InputSpec& input() const { return input_; }
+  const nlohmann::json& spec() const { return spec_; }
+  const SplitOptions& split() const { return split_; }
+  bool fitted() const;
+  /// Ops, fitted statistics, vocabulary sizes and the last summary, for `seqrec etl inspect`.
+  nlohmann::json describe() const;
+
+  /// workflow.json (spec, fitted state, summary) + one file per vocabulary, written atomically as a folder.
+  void save(const std::filesystem::path& dir, const nlohmann::json& summary) const;
+  static Workflow load(const std::filesystem::path& dir);
+
+  /// Legacy helpers over the same ops: fit on sessions, transform sessions (drops short ones when asked).
+  static Workflow fit(const std::vector<RawSession>& train, const WorkflowOptions& options);
+  SessionTable transform(const std::vector<RawSession>& sessions, bool filter_short, int64_t* removed_short = nullptr) const;
+
+ private:
+  void build(const nlohmann::json& spec, const std::string& origin);
+  void fit_frames(const std::function<void(const std::function<void(Frame&&)>&)>& for_each_partition);
+  SessionTable to_sessions(Frame& frame, std::vector<int64_t>* start_ms = nullptr) const;
+  std::unique_ptr<detail::PartitionStore> spill(const std::vector<std::string>& inputs, const std::filesystem::path& dir,
+                                                const RunOptions& run, EtlSummary& summary) const;
+  /// spill() into `<out>/spill.tmp`, with rejects in `<out>/rejects.tsv` unless `run` names a file.
+  std::unique_ptr<detail::PartitionStore> spill_into(const std::filesystem::path& out, const std::vector<std::string>& inputs,
+                                                     const RunOptions& run, EtlSummary& summary) const;
+  void write_outputs(detail::PartitionStore& store, const std::filesystem::path& out, EtlSummary& summary) const;
+  Frame events_frame(const std::vector<Event>& events) const;
+
+  nlohmann::json spec_;
+  InputSpec input_;
+  SplitOptions split_;
+  std::vector<std::shared_ptr<Op>> steps_;
+  std::string group_key_;      ///< the Groupby key: spill partitions hash it
+  std::string out_session_, out_item_, out_timestamp_, out_time_;
+  WorkflowOptions options_;
+  nlohmann::json summary_ = nlohmann::json::object();
+};
+
+/// The batch ETL of the flag form: fit and transform `inputs`, write `<out>/workflow`,
 /// `<out>/sessions/{train,valid,test}` and `<out>/schema.json`.
 EtlSummary run_etl(const std::vector<std::string>& inputs, const WorkflowOptions& options,
                    const std::filesystem::path& out);
+
+/// Writes a sessions folder back to text: one row per session, lists joined with `list_sep`.
+/// `workflow` (optional) decodes item ids to raw values. Returns the rows written.
+int64_t export_sessions_csv(const std::filesystem::path& sessions_dir, std::ostream& out, const Workflow* workflow = nullptr,
+                            char delimiter = ',', char list_sep = ' ');
 
 }  // namespace seqrec::etl

@@ -1,0 +1,303 @@
+// The flag form (WorkflowOptions), split options, and the legacy event helpers read_events / group_sessions.
+#include <algorithm>
+#include <charconv>
+#include <unordered_map>
+
+#include "seqrec/common/error.h"
+#include "seqrec/etl/delimited_reader.h"
+#include "seqrec/etl/workflow.h"
+
+namespace seqrec::etl {
+
+using nlohmann::json;
+
+namespace {
+constexpr size_t kMaxReasonsKept = 5;
+
+std::string row_excerpt(std::string_view text) {
+  return text.size() > 200 ? std::string(text.substr(0, 200)) + "..." : std::string(text);
+}
+
+bool parse_int(const std::string& s, int64_t& out) {
+  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
+  return ec == std::errc() && end == s.data() + s.size();
+}
+
+int64_t parse_cutoff(const json& v, const std::string& what) {
+  if (v.is_number_integer()) {
+    auto ms = parse_timestamp_ms(std::to_string(v.get<int64_t>()), TimestampFormat::kAuto);
+    return *ms;
+  }
+  SEQREC_CHECK(v.is_string(), what, " must be a date (\"2024-01-07\"), an ISO time or epoch seconds/milliseconds");
+  auto ms = parse_timestamp_ms(v.get<std::string>(), TimestampFormat::kAuto);
+  SEQREC_CHECK(ms.has_value(), what, ": cannot parse '", v.get<std::string>(), "' as a time");
+  return *ms;
+}
+}  // namespace
+
+json SplitOptions::to_json() const {
+  json j = {{"method", method}};
+  if (method == "time") j.update({{"valid_days", valid_days}, {"test_days", test_days}});
+  if (method == "random" || method == "window")
+    j.update({{"valid_fraction", valid_fraction}, {"test_fraction", test_fraction}, {"seed", seed}});
+  if (method == "window") j["window"] = window;
+  if (method == "cutoffs") j.update({{"valid_from_ms", valid_from_ms}, {"test_from_ms", test_from_ms}});
+  return j;
+}
+
+SplitOptions SplitOptions::from_json(const json& j, const std::string& where) {
+  SplitOptions s;
+  SEQREC_CHECK(j.is_object(), where, ": \"split\" must be an object like {\"method\": \"window\", \"window\": \"day\"}");
+  for (auto it = j.begin(); it != j.end(); ++it) {
+    static const std::vector<std::string> known = {"method", "valid_days", "test_days", "valid_fraction", "test_fraction", "seed",
+                                                   "window", "valid_from", "test_from", "valid_from_ms", "test_from_ms"};
+    SEQREC_CHECK(std::find(known.begin(), known.end(), it.key()) != known.end(), where, ": unknown split option '", it.key(),
+                 "' (split takes method, valid_days, test_days, valid_fraction, test_fraction, seed, window, valid_from, test_from)");
+  }
+  try {
+    s.method = j.value("method", s.method);
+    s.valid_days = j.value("valid_days", s.valid_days);
+    s.test_days = j.value("test_days", s.test_days);
+    s.valid_fraction = j.value("valid_fraction", s.valid_fraction);
+    s.test_fraction = j.value("test_fraction", s.test_fraction);
+    s.seed = j.value("seed", s.seed);
+    s.window = j.value("window", s.window);
+    s.valid_from_ms = j.value("valid_from_ms", int64_t{0});
+    s.test_from_ms = j.value("test_from_ms", int64_t{0});
+  } catch (const json::exception& e) {
+    throw InvalidInput(where + ": split: " + e.what());
+  }
+  if (j.contains("valid_from")) s.valid_from_ms = parse_cutoff(j.at("valid_from"), where + ": split.valid_from");
+  if (j.contains("test_from")) s.test_from_ms = parse_cutoff(j.at("test_from"), where + ": split.test_from");
+  return s;
+}
+
+std::vector<std::string> SplitOptions::problems() const {
+  std::vector<std::string> p;
+  if (method == "time") {
+    if (valid_days < 0 || test_days < 1) p.push_back("--valid-days must be >= 0 and --test-days >= 1");
+  } else if (method == "random" || method == "window") {
+    if (valid_fraction < 0 || test_fraction < 0 || valid_fraction + test_fraction >= 1 || (method == "random" && test_fraction <= 0))
+      p.push_back("--valid-fraction and --test-fraction must be >= 0, test > 0, and sum to less than 1");
+    if (method == "window" && window != "day" && window != "hour")
+      p.push_back("split.window must be day or hour, got '" + window + "'");
+  } else if (method == "cutoffs") {
+    if (test_from_ms <= 0 || (valid_from_ms > 0 && valid_from_ms > test_from_ms))
+      p.push_back("cutoffs split needs test_from (and valid_from, if given, not after it)");
+  } else if (method != "none") {
+    p.push_back("--split must be time, random, window, cutoffs or none, got '" + method + "'");
+  }
+  return p;
+}
+
+json WorkflowOptions::to_json() const {
+  return {{"columns",
+           {{"session", columns.session},
+            {"item", columns.item},
+            {"timestamp", columns.timestamp},
+            {"timestamp_format", to_string(columns.timestamp_format)},
+            {"date_parts", columns.date_parts},
+            {"order", columns.order}}},
+          {"delimiter", delimiter == 0 ? std::string() : std::string(1, delimiter)},
+          {"min_item_frequency", min_item_frequency},
+          {"drop_repeats", drop_repeats},
+          {"max_length", max_length},
+          {"min_length", min_length},
+          {"on_bad_row", on_bad_row},
+          {"split",
+           {{"method", split.method},
+            {"valid_days", split.valid_days},
+            {"test_days", split.test_days},
+            {"valid_fraction", split.valid_fraction},
+            {"test_fraction", split.test_fraction},
+            {"seed", split.seed}}}};
+}
+
+WorkflowOptions WorkflowOptions::from_json(const json& j) {
+  WorkflowOptions o;
+  const auto& c = j.at("columns");
+  o.columns.session = c.at("session");
+  o.columns.item = c.at("item");
+  o.columns.timestamp = c.at("timestamp");
+  o.columns.timestamp_format = parse_timestamp_format(c.at("timestamp_format"));
+  o.columns.date_parts = c.at("date_parts").get<std::vector<std::string>>();
+  o.columns.order = c.at("order");
+  std::string d = j.at("delimiter");
+  o.delimiter = d.empty() ? 0 : d[0];
+  o.min_item_frequency = j.at("min_item_frequency");
+  o.drop_repeats = j.at("drop_repeats");
+  o.max_length = j.at("max_length");
+  o.min_length = j.at("min_length");
+  o.on_bad_row = j.at("on_bad_row");
+  const auto& s = j.at("split");
+  o.split.method = s.at("method");
+  o.split.valid_days = s.at("valid_days");
+  o.split.test_days = s.at("test_days");
+  o.split.valid_fraction = s.at("valid_fraction");
+  o.split.test_fraction = s.at("test_fraction");
+  o.split.seed = s.at("seed");
+  return o;
+}
+
+std::vector<std::string> WorkflowOptions::problems() const {
+  std::vector<std::string> p;
+  if (columns.session.empty()) p.push_back("--session-col is empty");
+  if (columns.item.empty()) p.push_back("--item-col is empty");
+  if (columns.date_parts.empty() && columns.timestamp.empty())
+    p.push_back("give a timestamp column (--timestamp-col) or date columns (--date-cols year,month,day)");
+  if (!columns.date_parts.empty() && columns.date_parts.size() != 3)
+    p.push_back("--date-cols needs exactly 3 columns (year,month,day), got " + std::to_string(columns.date_parts.size()));
+  if (min_item_frequency < 1) p.push_back("--min-item-freq must be >= 1");
+  if (max_length < 1) p.push_back("--max-length must be >= 1");
+  if (min_length < 1) p.push_back("--min-length must be >= 1");
+  if (min_length > max_length) p.push_back("--min-length must not exceed --max-length");
+  if (on_bad_row != "error" && on_bad_row != "skip" && on_bad_row != "quarantine")
+    p.push_back("--on-bad-row must be error, skip or quarantine, got '" + on_bad_row + "'");
+  if (split.method != "time" && split.method != "random")
+    p.push_back("--split must be time or random, got '" + split.method + "'");
+  else
+    for (auto& q : split.problems()) p.push_back(q);
+  return p;
+}
+
+json WorkflowOptions::to_spec() const {
+  const auto& c = columns;
+  const std::string ts = c.timestamp.empty() ? std::string("timestamp") : c.timestamp;
+  json input_columns = json::array();
+  input_columns.push_back({{"name", c.session}, {"type", "string"}, {"required", true}});
+  input_columns.push_back({{"name", c.item}, {"type", "string"}});
+  json steps = json::array();
+  if (!c.date_parts.empty()) {
+    for (const auto& d : c.date_parts) input_columns.push_back({{"name", d}, {"type", "int"}, {"required", true}});
+    json make = {{"op", "MakeTimestamp"}, {"year", c.date_parts.at(0)}, {"month", c.date_parts.at(1)},
+                 {"day", c.date_parts.at(2)}, {"out", ts}};
+    if (!c.order.empty()) make["seconds"] = c.order;
+    steps.push_back(make);
+  } else {
+    input_columns.push_back({{"name", ts}, {"type", "timestamp"}, {"format", to_string(c.timestamp_format)}, {"required", true}});
+  }
+  if (!c.order.empty()) input_columns.push_back({{"name", c.order}, {"type", "int"}, {"required", true}});
+  const std::string item_list = c.item + "-list", ts_list = ts + "-list";
+  steps.push_back({{"op", "Categorify"}, {"columns", json::array({c.item})}, {"freq_threshold", min_item_frequency}});
+  json sort = json::array({ts});
+  if (!c.order.empty()) sort.push_back(c.order);
+  steps.push_back({{"op", "Groupby"}, {"by", c.session}, {"sort", sort},
+                   {"aggs", {{c.item, json::array({"list"})}, {ts, json::array({"list", "first"})}}}});
+  if (drop_repeats) steps.push_back({{"op", "DropRepeats"}, {"column", item_list}});
+  steps.push_back({{"op", "ListSlice"}, {"columns", json::array({item_list, ts_list})}, {"last", max_length}});
+  steps.push_back({{"op", "Filter"}, {"where", {{"column", item_list}, {"op", ">="}, {"value", min_length}}}});
+  json split_json = split.to_json();
+  json events = {{"session", c.session}, {"item", c.item}, {"timestamp", ts}};
+  if (!c.order.empty()) events["order"] = c.order;
+  return {{"input",
+           {{"format", "csv"},
+            {"delimiter", delimiter == 0 ? std::string("auto") : std::string(1, delimiter)},
+            {"on_bad_row", on_bad_row},
+            {"columns", input_columns}}},
+          {"steps", steps},
+          {"output", {{"session_id", c.session}, {"item", item_list}, {"timestamp", ts_list}, {"time", ts + "-first"}}},
+          {"split", split_json},
+          {"events", events}};
+}
+
+std::vector<Event> read_events(const std::string& path, const WorkflowOptions& options, ReadStats& stats) {
+  DelimitedReader reader(path, options.delimiter);
+  const auto& cols = options.columns;
+  const int session_col = reader.column_index(cols.session);
+  const int item_col = reader.column_index(cols.item);
+  const bool use_dates = !cols.date_parts.empty();
+  int ts_col = -1;
+  std::vector<int> date_cols;
+  if (use_dates) {
+    for (const auto& name : cols.date_parts) date_cols.push_back(reader.column_index(name));
+  } else {
+    ts_col = reader.column_index(cols.timestamp);
+  }
+  const int order_col = cols.order.empty() ? -1 : reader.column_index(cols.order);
+  const size_t width = reader.header().size();
+
+  std::vector<Event> events;
+  std::vector<std::string> fields;
+  const int64_t position_base = stats.rows_read;
+  while (reader.next(fields)) {
+    ++stats.rows_read;
+    std::string problem;
+    auto where = [&](int col) {
+      return path + ":" + std::to_string(reader.line_number()) + ":" + std::to_string(col + 1) + " (column '" +
+             reader.header()[col] + "')";
+    };
+    Event e;
+    if (fields.size() != width) {
+      problem = path + ":" + std::to_string(reader.line_number()) + ": expected " + std::to_string(width) + " " +
+                delimiter_name(reader.delimiter()) + "-separated fields as in the header, found " + std::to_string(fields.size());
+    } else if (fields[session_col].empty()) {
+      problem = where(session_col) + ": empty session id";
+    } else {
+      e.session = fields[session_col];
+      e.item = fields[item_col];
+      e.order = stats.rows_read - position_base;
+      if (order_col >= 0 && !parse_int(fields[order_col], e.order))
+        problem = where(order_col) + ": order '" + fields[order_col] + "' is not an integer";
+      if (problem.empty() && use_dates) {
+        int64_t ymd[3];
+        for (int k = 0; k < 3 && problem.empty(); ++k)
+          if (!parse_int(fields[date_cols[k]], ymd[k])) problem = where(date_cols[k]) + ": '" + fields[date_cols[k]] + "' is not an integer";
+        if (problem.empty() && (ymd[1] < 1 || ymd[1] > 12 || ymd[2] < 1 || ymd[2] > 31))
+          problem = where(date_cols[1]) + ": not a valid month/day: " + std::to_string(ymd[1]) + "/" + std::to_string(ymd[2]);
+        if (problem.empty())
+          e.timestamp_ms = days_from_civil(ymd[0], static_cast<unsigned>(ymd[1]), static_cast<unsigned>(ymd[2])) * kMillisPerDay +
+                           (order_col >= 0 ? e.order * 1000 : 0);
+      } else if (problem.empty()) {
+        auto ts = parse_timestamp_ms(fields[ts_col], cols.timestamp_format);
+        if (!ts)
+          problem = where(ts_col) + ": cannot parse '" + fields[ts_col] + "' as a timestamp (format " +
+                    to_string(cols.timestamp_format) + ": epoch seconds, milliseconds or ISO-8601)";
+        else
+          e.timestamp_ms = *ts;
+      }
+    }
+    if (!problem.empty()) {
+      if (options.on_bad_row == "error")
+        throw InvalidInput(problem + "; row: '" + row_excerpt(reader.line_text()) +
+                           "' (use --on-bad-row=skip to count and skip bad rows)");
+      ++stats.rows_skipped;
+      if (stats.first_skip_reasons.size() < kMaxReasonsKept) stats.first_skip_reasons.push_back(problem);
+      continue;
+    }
+    events.push_back(std::move(e));
+  }
+  return events;
+}
+
+std::vector<RawSession> group_sessions(std::vector<Event> events, bool drop_repeats, int64_t* repeats_dropped) {
+  std::unordered_map<std::string, size_t> index;
+  std::vector<std::vector<Event>> groups;
+  for (auto& e : events) {
+    auto [it, inserted] = index.emplace(e.session, groups.size());
+    if (inserted) groups.emplace_back();
+    groups[it->second].push_back(std::move(e));
+  }
+  std::vector<RawSession> sessions;
+  sessions.reserve(groups.size());
+  int64_t dropped = 0;
+  for (auto& g : groups) {
+    std::stable_sort(g.begin(), g.end(), [](const Event& a, const Event& b) {
+      return a.timestamp_ms != b.timestamp_ms ? a.timestamp_ms < b.timestamp_ms : a.order < b.order;
+    });
+    RawSession s;
+    s.id = g.front().session;
+    for (auto& e : g) {
+      if (drop_repeats && !s.items.empty() && s.items.back() == e.item) {
+        ++dropped;
+        continue;
+      }
+      s.items.push_back(std::move(e.item));
+      s.timestamps.push_back(e.timestamp_ms);
+    }
+    sessions.push_back(std::move(s));
+  }
+  if (repeats_dropped) *repeats_dropped += dropped;
+  return sessions;
+}
+
+}  // namespace seqrec::etl
