@@ -6,6 +6,8 @@
 #include <cmath>
 #include <limits>
 
+#include "seqrec/model/batched_matmul.h"
+
 namespace seqrec::model {
 
 namespace F = torch::nn::functional;
@@ -34,16 +36,16 @@ torch::Tensor attention_block_mask(const torch::Tensor& key_padding, int64_t num
 MultiHeadAttentionImpl::MultiHeadAttentionImpl(int64_t d_model, int64_t num_heads, double dropout) : num_heads_(num_heads) {
   qkv = register_module("qkv", torch::nn::Linear(d_model, 3 * d_model));
   out = register_module("out", torch::nn::Linear(d_model, d_model));
-  attention_dropout = register_module("attention_dropout", torch::nn::Dropout(dropout));
-  residual_dropout = register_module("residual_dropout", torch::nn::Dropout(dropout));
+  attention_dropout = register_module("attention_dropout", FastDropout(dropout));
+  residual_dropout = register_module("residual_dropout", FastDropout(dropout));
 }
 
 torch::Tensor MultiHeadAttentionImpl::forward(const torch::Tensor& x, const torch::Tensor& blocked) {
   const int64_t B = x.size(0), L = x.size(1), D = x.size(2), H = num_heads_, Dh = D / H;
   auto heads = qkv(x).view({B, L, 3, H, Dh}).permute({2, 0, 3, 1, 4});  // [3, B, H, L, Dh]
-  auto scores = torch::matmul(heads[0], heads[1].transpose(-2, -1)) / std::sqrt(static_cast<double>(Dh));
+  auto scores = batched_matmul(heads[0], heads[1], /*transpose_b=*/true) / std::sqrt(static_cast<double>(Dh));
   auto weights = attention_dropout(masked_softmax(scores, blocked));
-  auto context = torch::matmul(weights, heads[2]).transpose(1, 2).reshape({B, L, D});
+  auto context = batched_matmul(weights, heads[2]).transpose(1, 2).reshape({B, L, D});
   return residual_dropout(out(context));
 }
 
@@ -57,7 +59,7 @@ TransformerLayerImpl::TransformerLayerImpl(int64_t d_model, int64_t num_heads, i
   ln_2 = register_module("ln_2", torch::nn::LayerNorm(torch::nn::LayerNormOptions({d_model})));
   mlp_in = register_module("mlp_in", torch::nn::Linear(d_model, inner_size));
   mlp_out = register_module("mlp_out", torch::nn::Linear(inner_size, d_model));
-  mlp_dropout = register_module("mlp_dropout", torch::nn::Dropout(dropout));
+  mlp_dropout = register_module("mlp_dropout", FastDropout(dropout));
 }
 
 torch::Tensor TransformerLayerImpl::forward(const torch::Tensor& x, const torch::Tensor& blocked) {

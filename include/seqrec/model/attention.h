@@ -5,6 +5,8 @@
 #include <torch/nn/modules/normalization.h>
 #include <torch/nn/pimpl.h>
 
+#include "seqrec/model/fast_dropout.h"
+
 namespace seqrec::model {
 
 /// softmax over the last dim of `scores` with `blocked` (broadcastable, true = not allowed) positions at zero
@@ -24,7 +26,7 @@ class MultiHeadAttentionImpl : public torch::nn::Module {
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& blocked);
 
   torch::nn::Linear qkv{nullptr}, out{nullptr};
-  torch::nn::Dropout attention_dropout{nullptr}, residual_dropout{nullptr};
+  FastDropout attention_dropout{nullptr}, residual_dropout{nullptr};
 
  private:
   int64_t num_heads_;
@@ -42,7 +44,7 @@ class TransformerLayerImpl : public torch::nn::Module {
   torch::nn::LayerNorm ln_1{nullptr}, ln_2{nullptr};
   MultiHeadAttention attention{nullptr};
   torch::nn::Linear mlp_in{nullptr}, mlp_out{nullptr};
-  torch::nn::Dropout mlp_dropout{nullptr};
+  FastDropout mlp_dropout{nullptr};
 
  private:
   bool pre_norm_;
