@@ -19,7 +19,8 @@ namespace {
 
 json inspect_checkpoint(const fs::path& path) {
   auto loaded = train::load_checkpoint(path, c10::Device(c10::kCPU));
-  return {{"kind", "checkpoint"}, {"path", path.string()}, {"meta", loaded.meta.to_json()}};
+  return {{"kind", "checkpoint"}, {"path", path.string()}, {"meta", loaded.meta.to_json()},
+          {"model", model::describe_model(*loaded.model)}};
 }
 
 json inspect_workflow(const fs::path& dir) {
@@ -84,6 +85,13 @@ json inspect_path(const fs::path& path) {
                        "(workflow.json), a sessions folder, a run folder (checkpoint.pt) or an ETL output folder");
   }
   if (path.extension() == ".pt") return inspect_checkpoint(path);
+  if (path.extension() == ".yaml" || path.extension() == ".yml") {
+    // A model config (configs/models/*.yaml): resolved, and its problems (num_items comes from the data at train time).
+    auto config = model::ModelConfig::from_json(model::ModelConfig::read_file(path));
+    if (config.num_items == 0) config.num_items = 4;
+    return {{"kind", "model_config"}, {"path", path.string()}, {"resolved", config.resolved().to_json()},
+            {"problems", config.problems()}};
+  }
   if (path.extension() == ".json") {
     const auto format = json_format(path);
     if (format == "seqrec-bundle") return inspect_path(path.parent_path());

@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Trains every example config (and each body's other valid maskings) on the shipped UCI e-shop clickstream and
-# prints test Recall@20 / NDCG@20 per architecture x masking. Short runs: EPOCHS (default 3) epochs each.
+# prints test Recall@20 / NDCG@20 per architecture x masking. Short runs: EPOCHS (default 1) epochs each on
+# THREADS (default 1) threads.
 # Usage: bash configs/models/run_all.sh [seqrec binary] [out folder]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 bin=${1:-./build/seqrec}
 out=${2:-out/model_zoo}
-epochs=${EPOCHS:-3}
+epochs=${EPOCHS:-1}
+threads=${THREADS:-1}
 data=data/uci-eshop-clickstream-2008
 mkdir -p "$out"
 if [ ! -f "$out/uci/schema.json" ]; then
@@ -26,8 +28,8 @@ for run in "${runs[@]}"; do
   sed -E "s/^(  scheme:).*/\1 $masking/" "configs/models/$name.yaml" > "$config"
   start=$(date +%s)
   "$bin" train --data "$out/uci" --run "$out/run_$name.$masking" --model-config "$config" \
-    --epochs "$epochs" --batch-size 128 --lr 1e-3 --seed 42 >"$out/train_$name.$masking.log" 2>&1
-  "$bin" evaluate --data "$out/uci" --run "$out/run_$name.$masking" --k 20 --baselines none \
+    --epochs "$epochs" --batch-size 128 --lr 1e-3 --seed 42 --threads "$threads" >"$out/train_$name.$masking.log" 2>&1
+  "$bin" evaluate --data "$out/uci" --run "$out/run_$name.$masking" --k 20 --baselines none --threads "$threads" \
     --json "$out/metrics_$name.$masking.json" >/dev/null 2>&1
   arch=$(grep -m1 '^architecture:' "$config" | awk '{print $2}')
   python3 - "$out/metrics_$name.$masking.json" "$arch" "$masking" "$(( $(date +%s) - start ))" <<'PY'

@@ -5,4 +5,18 @@ namespace seqrec::model {
 
 std::shared_ptr<SessionModel> make_model(const ModelConfig& config) { return std::make_shared<SequenceModelImpl>(config); }
 
+nlohmann::json describe_model(SessionModel& model) {
+  int64_t total = 0, trainable = 0;
+  nlohmann::json parts = nlohmann::json::object();
+  for (const auto& p : model.named_parameters()) {
+    const int64_t n = p.value().numel();
+    total += n;
+    if (p.value().requires_grad()) trainable += n;
+    const std::string part = p.key().substr(0, p.key().find('.'));
+    parts[part] = parts.value(part, int64_t{0}) + n;
+  }
+  return {{"resolved", model.config().resolved().to_json()},
+          {"parameters", {{"total", total}, {"trainable", trainable}, {"by_part", parts}}}};
+}
+
 }  // namespace seqrec::model

@@ -253,3 +253,20 @@ TEST_F(SequenceModelTest, SessionTaskLossesAddWithTheirWeights) {
 }
 
 }  // namespace seqrec::model
+
+namespace seqrec::model {
+
+TEST_F(SequenceModelTest, DescribeCountsParametersByPart) {
+  auto c = tiny_config("gru");
+  c.input.pretrained_item_vectors = write("v.txt", "3 " + std::string(16 * 2, ' ').replace(0, 0, "1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1")).string();
+  auto model = build(c);
+  auto j = describe_model(*model);
+  int64_t total = 0;
+  for (const auto& p : model->parameters()) total += p.numel();
+  EXPECT_EQ(j["parameters"]["total"], total);
+  EXPECT_EQ(j["parameters"]["trainable"], total - 23 * 16) << "the frozen pre-trained item embedding";
+  EXPECT_EQ(j["parameters"]["by_part"]["input"], 23 * 16);
+  EXPECT_EQ(j["resolved"]["masking"]["scheme"], "clm");
+}
+
+}  // namespace seqrec::model

@@ -24,4 +24,8 @@ class SessionModel : public torch::nn::Module {
 /// Builds the model a config describes (validated first; every problem listed).
 std::shared_ptr<SessionModel> make_model(const ModelConfig& config);
 
+/// What `seqrec inspect` prints about a model: the resolved config and parameter counts (total, trainable,
+/// and per top-level part: input, body, head, tasks).
+nlohmann::json describe_model(SessionModel& model);
+
 }  // namespace seqrec::model
