@@ -22,6 +22,7 @@ struct Resolved {
 
 struct TrainFlags {
   std::string data, run, config_file, ks = "10,20", window_eval_split = "valid";
+  std::string model_config_file;  // --model-config: a model config (JSON or YAML) over the defaults and --train-config
   bool resume = false, time_windows = false, dump_config = false;
   int64_t max_windows = 0;
   Resolved values;  // what the flags say (defaults where not given)
@@ -67,6 +68,11 @@ Resolved resolve(TrainFlags& f) {
     }
     if (j.contains("train")) r.train.update_from_json(j.at("train"), f.config_file + " (train)");
   }
+  if (!f.model_config_file.empty()) {
+    auto merged = r.model.to_json();
+    merged.merge_patch(model::ModelConfig::read_file(f.model_config_file));
+    r.model = model::ModelConfig::from_json(merged);  // problems are listed by the Trainer, all at once
+  }
   for (auto& [option, apply] : f.overrides)
     if (option->count() > 0) apply(r);
   r.train.device = f.runtime.device;
@@ -82,6 +88,8 @@ void add_train_command(CLI::App& app) {
       ->required();
   cmd->add_option("--train-config", f->config_file,
                   "JSON file with \"model\" and \"train\" sections (a run's config.json works); flags override it");
+  cmd->add_option("--model-config", f->model_config_file,
+                  "model config file, JSON or YAML (.yaml/.yml), e.g. configs/models/bert_mlm.yaml; flags override it");
   cmd->add_flag("--resume", f->resume, "continue the run from <run>/last.pt");
   cmd->add_flag("--dump-config", f->dump_config, "print the resolved configuration as JSON and exit");
   add_model_flag(cmd, *f, "--architecture", &model::ModelConfig::architecture, "model body");
