@@ -48,7 +48,7 @@ struct WorkflowFlags {
   std::string out;
   int threads = 0;
   int64_t chunk_mb = 8;
-  int64_t partition_mb = 32;
+  int64_t partition_mb = 4;
   std::string on_bad_row;
   std::string rejects;
   bool verbose = false;

@@ -7,9 +7,9 @@ packages=(
   libtorch-dev libopenblas0-openmp libblas-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   nlohmann-json3-dev libcli11-dev
-  zlib1g-dev gzip
-  libyaml-cpp-dev
   libcpp-httplib-dev libgrpc++-dev protobuf-compiler protobuf-compiler-grpc curl
+  libyaml-cpp-dev
+  zlib1g-dev gzip
 )
 
 missing=()

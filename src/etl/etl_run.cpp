@@ -2,6 +2,8 @@
 // to their split (and time window) folders.
 #include <algorithm>
 #include <chrono>
+#include <future>
+#include <thread>
 #include <cstdio>
 #include <map>
 #include <unistd.h>
@@ -33,7 +35,8 @@ int partitions_for(const std::vector<std::string>& inputs, const RunOptions& run
     bytes += p.size() > 3 && p.compare(p.size() - 3, 3, ".gz") == 0 ? size * 5 : size;
   }
   const int64_t per = std::max<int64_t>(run.partition_bytes, 1 << 20);
-  return static_cast<int>(std::clamp<int64_t>(static_cast<int64_t>(bytes) / per + 1, 1, 512));
+  // At most 768 partitions: each is an open file while spilling, and the usual limit is 1024 descriptors.
+  return static_cast<int>(std::clamp<int64_t>(static_cast<int64_t>(bytes) / per + 1, 1, 768));
 }
 
 std::string window_name(const std::string& window, int64_t index) {
@@ -68,9 +71,10 @@ class SplitRouter {
   SplitRouter(const SplitOptions& split, fs::path root) : s_(split), root_(std::move(root)) {}
 
   void route(const SessionTable& t, const std::vector<int64_t>& start_ms) {
-    std::map<std::string, std::vector<int64_t>> rows;
-    for (int64_t r = 0; r < t.size(); ++r) rows[key(t.session_ids[r], start_ms[r])].push_back(r);
-    for (auto& [k, list] : rows) writer(k).append(t.take(list));
+    // Rows by (time bucket, split) first; the folder name is made once per group, not once per session.
+    std::map<std::pair<int64_t, int>, std::vector<int64_t>> rows;
+    for (int64_t r = 0; r < t.size(); ++r) rows[slot(t.session_ids[r], start_ms[r])].push_back(r);
+    for (auto& [s, list] : rows) writer(key(s)).append(t.take(list));
   }
 
   void finish(const SessionTable& like, EtlSummary& summary, std::map<std::string, std::pair<int64_t, int64_t>>& lengths) {
@@ -160,17 +164,23 @@ class SplitRouter {
     const double u = static_cast<double>(mix64(stable_hash(session) ^ mix64(s_.seed)) >> 11) * 0x1.0p-53;
     return u < s_.test_fraction ? 2 : u < s_.test_fraction + s_.valid_fraction ? 1 : 0;
   }
-  std::string key(const std::string& session, int64_t ms) const {
-    if (s_.method == "time") return "_days/" + std::to_string(detail::floor_div(ms, kMillisPerDay));
-    if (s_.method == "random") return kSplitNames[random_split(session)];
+  /// (time bucket, split) of a session: the bucket is a day or hour for time and window splits, else 0.
+  std::pair<int64_t, int> slot(const std::string& session, int64_t ms) const {
+    if (s_.method == "time") return {detail::floor_div(ms, kMillisPerDay), 0};
+    if (s_.method == "random") return {0, random_split(session)};
     if (s_.method == "cutoffs")
-      return ms >= s_.test_from_ms ? "test" : (s_.valid_from_ms > 0 && ms >= s_.valid_from_ms) ? "valid" : "train";
-    if (s_.method == "window") {
-      const int64_t unit = s_.window == "hour" ? kMillisPerHour : kMillisPerDay;
-      return "_windows/" + std::to_string(detail::floor_div(ms, unit)) + "/" + kSplitNames[random_split(session)];
-    }
-    return "all";
+      return {0, ms >= s_.test_from_ms ? 2 : (s_.valid_from_ms > 0 && ms >= s_.valid_from_ms) ? 1 : 0};
+    if (s_.method == "window")
+      return {detail::floor_div(ms, s_.window == "hour" ? kMillisPerHour : kMillisPerDay), random_split(session)};
+    return {0, 0};
   }
+  std::string key(const std::pair<int64_t, int>& slot) const {
+    if (s_.method == "time") return "_days/" + std::to_string(slot.first);
+    if (s_.method == "window") return "_windows/" + std::to_string(slot.first) + "/" + kSplitNames[slot.second];
+    if (s_.method == "none") return "all";
+    return kSplitNames[slot.second];
+  }
+
   SessionWriter& writer(const std::string& key) {
     auto& w = writers_[key];
     if (!w) {
@@ -184,6 +194,18 @@ class SplitRouter {
   fs::path root_;
   std::map<std::string, std::unique_ptr<SessionWriter>> writers_;
 };
+
+/// Feeds every partition in order to `consume`, loading the next one on another thread meanwhile.
+void for_each_prefetched(const detail::PartitionStore& store, const std::set<std::string>& columns,
+                         const std::function<void(Frame&&)>& consume) {
+  if (store.size() == 0) return;
+  std::future<Frame> next = std::async(std::launch::async, [&] { return store.load(0, &columns); });
+  for (int p = 0; p < store.size(); ++p) {
+    Frame frame = next.get();
+    if (p + 1 < store.size()) next = std::async(std::launch::async, [&, p] { return store.load(p + 1, &columns); });
+    consume(std::move(frame));
+  }
+}
 
 double seconds_since(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -216,6 +238,7 @@ std::unique_ptr<detail::PartitionStore> Workflow::spill(const std::vector<std::s
   SEQREC_CHECK(spec.on_bad_row == "error" || spec.on_bad_row == "skip" || spec.on_bad_row == "quarantine",
                "--on-bad-row must be error, skip or quarantine, got '", spec.on_bad_row, "'");
   for (const auto& path : inputs) require_exists(path, "file");
+  threads_ = run.threads;
   auto store = std::make_unique<detail::PartitionStore>(dir, partitions_for(inputs, run), group_key_);
   ReaderOptions reader;
   reader.threads = run.threads;
@@ -240,14 +263,29 @@ void Workflow::write_outputs(detail::PartitionStore& store, const fs::path& out,
   fs::create_directories(out);
   write_directory_atomic(out / "sessions", [&](const fs::path& tmp) {
     SplitRouter router(split_, tmp);
-    for (int p = 0; p < store.size(); ++p) {
+    // Partitions are independent once the workflow is fitted: `workers` at a time, routed in partition
+    // order so the output does not depend on the thread count.
+    struct Done {
       StepCounts counts;
-      Frame frame = transform_to_frame(store.load(p), /*online=*/false, &counts);
-      for (size_t i = 0; i < steps_.size(); ++i) removed[i] += counts.removed[i];
-      summary.sessions += counts.sessions;
+      SessionTable table;
       std::vector<int64_t> start_ms;
-      SessionTable t = to_sessions(frame, &start_ms);
-      router.route(t, start_ms);
+    };
+    const int workers = std::max(1, threads_ > 0 ? threads_ : static_cast<int>(std::thread::hardware_concurrency()));
+    for (int first = 0; first < store.size(); first += workers) {
+      std::vector<std::future<Done>> batch;
+      for (int p = first; p < std::min(store.size(), first + workers); ++p)
+        batch.push_back(std::async(std::launch::async, [&, p] {
+          Done d;
+          Frame frame = transform_to_frame(store.load(p), /*online=*/false, &d.counts);
+          d.table = to_sessions(frame, &d.start_ms);
+          return d;
+        }));
+      for (auto& f : batch) {
+        Done d = f.get();
+        for (size_t i = 0; i < steps_.size(); ++i) removed[i] += d.counts.removed[i];
+        summary.sessions += d.counts.sessions;
+        router.route(d.table, d.start_ms);
+      }
     }
     router.finish(like, summary, lengths);
     if (split_.method == "time" || split_.method == "random" || split_.method == "cutoffs") {
@@ -279,8 +317,8 @@ EtlSummary Workflow::fit(const std::vector<std::string>& inputs, const RunOption
   const fs::path dir = fs::temp_directory_path() / ("seqrec-etl-fit-" + std::to_string(::getpid()) + "-" +
                                                      std::to_string(reinterpret_cast<uintptr_t>(this) & 0xffff));
   auto store = spill(inputs, dir, run, summary);
-  fit_frames([&](const std::function<void(Frame&&)>& consume) {
-    for (int p = 0; p < store->size(); ++p) consume(store->load(p));
+  fit_frames([&](const std::set<std::string>& columns, const std::function<void(Frame&&)>& consume) {
+    for_each_prefetched(*store, columns, consume);
   });
   summary.vocabulary_size = items().size();
   summary.seconds = seconds_since(start);
@@ -311,10 +349,14 @@ EtlSummary Workflow::run(const std::vector<std::string>& inputs, const fs::path&
   const auto start = std::chrono::steady_clock::now();
   EtlSummary summary;
   auto store = spill_into(out, inputs, run, summary);
-  fit_frames([&](const std::function<void(Frame&&)>& consume) {
-    for (int p = 0; p < store->size(); ++p) consume(store->load(p));
+  if (run.verbose)
+    std::fprintf(stderr, "[etl] parsed and spilled into %d partitions in %.1f s\n", store->size(), seconds_since(start));
+  fit_frames([&](const std::set<std::string>& columns, const std::function<void(Frame&&)>& consume) {
+    for_each_prefetched(*store, columns, consume);
   });
+  if (run.verbose) std::fprintf(stderr, "[etl] fitted at %.1f s\n", seconds_since(start));
   write_outputs(*store, out, summary);
+  if (run.verbose) std::fprintf(stderr, "[etl] transformed and written at %.1f s\n", seconds_since(start));
   store.reset();
   summary.seconds = seconds_since(start);
   summary_ = {{"run", summary.to_json()}};

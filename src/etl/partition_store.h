@@ -4,7 +4,9 @@
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "seqrec/etl/frame.h"
@@ -23,8 +25,8 @@ class PartitionStore {
   void add(const Frame& chunk);
   /// Flushes the files; call once after the last add.
   void close();
-  /// All rows of partition p, in the order they were added.
-  Frame load(int p) const;
+  /// All rows of partition p, in the order they were added; only the columns in `only` when given.
+  Frame load(int p, const std::set<std::string>* only = nullptr) const;
   int size() const { return static_cast<int>(files_.size()); }
   int64_t rows() const { return rows_; }
 
@@ -37,6 +39,7 @@ class PartitionStore {
 
 /// Writes / reads the rows `rows` of a frame as one binary block (little-endian, as the machine lays it out).
 void write_block(std::ostream& out, const Frame& frame, const std::vector<int64_t>& rows);
-bool read_block(std::istream& in, Frame& frame);
+/// Reads one block from the front of `in` (advancing it) and appends its rows to `frame`; false at the end.
+bool read_block(std::string_view& in, Frame& frame, const std::set<std::string>* only = nullptr);
 
 }  // namespace seqrec::etl::detail

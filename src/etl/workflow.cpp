@@ -363,20 +363,36 @@ schema::Schema Workflow::output_schema(const std::map<std::string, std::pair<int
   return s;
 }
 
-void Workflow::fit_frames(const std::function<void(const std::function<void(Frame&&)>&)>& for_each_partition) {
+void Workflow::fit_frames(const PartitionSource& for_each_partition) {
   // Each pass feeds the unfitted ops whose inputs are already final; an op that reads the output of one
-  // still being fitted waits for the next pass. Typical session pipelines fit in one pass.
+  // still being fitted waits for the next pass. Typical session pipelines fit in one or two passes.
   for (int pass = 0; !fitted(); ++pass) {
     std::vector<bool> fed(steps_.size(), false);
-    size_t last_unfitted = 0;
-    for (size_t i = 0; i < steps_.size(); ++i)
-      if (!steps_[i]->fitted()) last_unfitted = i;
-    for_each_partition([&](Frame&& frame) {
+    // Backwards: which fitted steps this pass must run (they make what an unfitted step reads, or decide
+    // its rows), and so which raw columns it must load. The others wait for the transform.
+    std::vector<bool> run(steps_.size(), false);
+    std::set<std::string> needed;
+    bool rows_matter = false;
+    size_t last = 0;
+    for (size_t i = steps_.size(); i-- > 0;) {
+      const Op& op = *steps_[i];
+      const bool changes_rows = !op.row_inputs().empty() || detail::groupby_key(op) != nullptr;
+      const auto outs = op.outputs();
+      const bool writes_needed = std::any_of(outs.begin(), outs.end(), [&](const std::string& o) { return needed.count(o) > 0; });
+      if (!op.fitted() || writes_needed || (changes_rows && rows_matter)) {
+        run[i] = true;
+        last = std::max(last, i);
+        for (const auto& in : op.inputs()) needed.insert(in);
+        rows_matter = true;
+      }
+    }
+    for_each_partition(needed, [&](Frame&& frame) {
       std::set<std::string> tainted;
       auto dirty = [&](const std::vector<std::string>& cols) {
         return std::any_of(cols.begin(), cols.end(), [&](const std::string& c) { return tainted.count(c) > 0; });
       };
-      for (size_t i = 0; i <= last_unfitted; ++i) {
+      for (size_t i = 0; i <= last; ++i) {
+        if (!run[i]) continue;
         Op& op = *steps_[i];
         const bool changes_rows = !op.row_inputs().empty() || detail::groupby_key(op) != nullptr;
         if (!op.fitted()) {
@@ -488,7 +504,7 @@ Workflow Workflow::fit(const std::vector<RawSession>& train, const WorkflowOptio
   for (const auto& s : train)
     for (size_t i = 0; i < s.items.size(); ++i) events.push_back({s.id, s.items[i], s.timestamps[i], static_cast<int64_t>(i)});
   Frame raw = w.events_frame(events);
-  w.fit_frames([&](const std::function<void(Frame&&)>& consume) { consume(Frame(raw)); });
+  w.fit_frames([&](const std::set<std::string>&, const std::function<void(Frame&&)>& consume) { consume(Frame(raw)); });
   return w;
 }
 

@@ -6,6 +6,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -108,7 +109,7 @@ std::vector<RawSession> group_sessions(std::vector<Event> events, bool drop_repe
 struct RunOptions {
   int threads = 0;                   ///< 0 = all cores
   int64_t chunk_bytes = 8 << 20;     ///< text parsed per chunk
-  int64_t partition_bytes = 32 << 20;///< raw input per spill partition (memory is bounded by about one partition)
+  int64_t partition_bytes = 4 << 20; ///< raw input per spill partition (memory is bounded by a few partitions)
   std::string on_bad_row;            ///< overrides the workflow file's input.on_bad_row when set
   std::filesystem::path rejects;     ///< quarantine file; transform/run default to <out>/rejects.tsv
   bool verbose = false;              ///< progress lines on stderr
@@ -191,7 +192,9 @@ class Workflow {
 
  private:
   void build(const nlohmann::json& spec, const std::string& origin);
-  void fit_frames(const std::function<void(const std::function<void(Frame&&)>&)>& for_each_partition);
+  /// Calls its consumer with every partition, holding at least the given raw columns.
+  using PartitionSource = std::function<void(const std::set<std::string>&, const std::function<void(Frame&&)>&)>;
+  void fit_frames(const PartitionSource& for_each_partition);
   SessionTable to_sessions(Frame& frame, std::vector<int64_t>* start_ms = nullptr) const;
   std::unique_ptr<detail::PartitionStore> spill(const std::vector<std::string>& inputs, const std::filesystem::path& dir,
                                                 const RunOptions& run, EtlSummary& summary) const;
@@ -209,6 +212,7 @@ class Workflow {
   std::string out_session_, out_item_, out_timestamp_, out_time_;
   WorkflowOptions options_;
   nlohmann::json summary_ = nlohmann::json::object();
+  mutable int threads_ = 0;  ///< the last batch run's --threads, for its transform workers
 };
 
 /// The batch ETL of the flag form: fit and transform `inputs`, write `<out>/workflow`,

@@ -2,6 +2,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <unordered_map>
 
 #include "etl/ops/op_util.h"
 
@@ -178,31 +179,34 @@ class Fill : public Op {
   }
   bool stateful() const override { return median_; }
   void fit(const Frame& frame) override {
-    // Exact medians keep every value (8 bytes each) until finish_fit; chunks merge by concatenation.
+    // Exact medians from counts of distinct values: prices, counts and durations repeat a lot, so this is
+    // far smaller than keeping every value; counts of chunks merge by addition.
     for (size_t k = 0; k < inputs_.size(); ++k) {
       const Column& c = frame.at(inputs_[k], label_);
       SEQREC_CHECK(c.is_numeric(), label_, ": column '", c.name, "' holds text; FillMedian needs numbers");
+      auto& counts = values_[k];
       for (size_t i = 0; i < c.num_values(); ++i)
-        if (!c.is_null(i)) values_[k].push_back(c.number(i));
+        if (!c.is_null(i) && !std::isnan(c.number(i))) ++counts[c.number(i)];
     }
   }
   void finish_fit() override {
     for (size_t k = 0; k < inputs_.size(); ++k) {
-      auto& v = values_[k];
-      if (v.empty()) {
-        medians_[k] = 0;
-        continue;
-      }
-      size_t mid = v.size() / 2;
-      std::nth_element(v.begin(), v.begin() + mid, v.end());
-      double upper = v[mid];
-      if (v.size() % 2 == 0) {
-        double lower = *std::max_element(v.begin(), v.begin() + mid);
-        medians_[k] = (lower + upper) / 2;
-      } else {
-        medians_[k] = upper;
-      }
-      std::vector<double>().swap(v);
+      std::vector<std::pair<double, int64_t>> sorted(values_[k].begin(), values_[k].end());
+      std::sort(sorted.begin(), sorted.end());
+      int64_t n = 0;
+      for (const auto& [v, c] : sorted) n += c;
+      medians_[k] = 0;
+      if (n == 0) continue;
+      // The values at 0-based ranks (n-1)/2 and n/2: equal for odd n, averaged for even n (as pandas does).
+      auto value_at = [&](int64_t rank) {
+        for (const auto& [v, c] : sorted) {
+          if (rank < c) return v;
+          rank -= c;
+        }
+        return sorted.back().first;
+      };
+      medians_[k] = (value_at((n - 1) / 2) + value_at(n / 2)) / 2;
+      values_[k].clear();
     }
     fitted_ = true;
   }
@@ -249,7 +253,7 @@ class Fill : public Op {
   double fill_ = 0;
   std::string fill_text_;
   std::vector<std::string> inputs_, outputs_;
-  std::vector<std::vector<double>> values_;
+  std::vector<std::unordered_map<double, int64_t>> values_;
   std::vector<double> medians_;
 };
 

@@ -315,12 +315,19 @@ class ListSlice : public Op {
       out.cardinality = c.cardinality;
       out.offsets.push_back(0);
       const bool masked = !c.nulls.empty();
+      if (masked) out.nulls.reserve(c.num_values());
       for (size_t r = 0; r + 1 < c.offsets.size(); ++r) {
         const int64_t n = c.offsets[r + 1] - c.offsets[r];
         auto bound = [n](int64_t b) { return b < 0 ? std::max<int64_t>(0, n + b) : std::min(b, n); };
         const int64_t s = has_start_ ? bound(start_) : 0;
         const int64_t e = std::max(s, has_end_ ? bound(end_) : n);
-        for (int64_t i = s; i < e; ++i) out.push_value_from(c, c.offsets[r] + i);
+        const int64_t b = c.offsets[r] + s, f = c.offsets[r] + e;
+        switch (c.dtype) {
+          case DType::kFloat64: out.floats.insert(out.floats.end(), c.floats.begin() + b, c.floats.begin() + f); break;
+          case DType::kString: out.strings.insert(out.strings.end(), c.strings.begin() + b, c.strings.begin() + f); break;
+          default: out.ints.insert(out.ints.end(), c.ints.begin() + b, c.ints.begin() + f); break;
+        }
+        if (masked) out.nulls.insert(out.nulls.end(), c.nulls.begin() + b, c.nulls.begin() + f);
         int64_t len = e - s;
         for (; pad_ && len < pad_length_; ++len) {
           if (out.dtype == DType::kFloat64) out.floats.push_back(pad_value_);

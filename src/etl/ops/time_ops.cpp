@@ -69,6 +69,17 @@ class MakeTimestamp : public Op {
   std::string year_, month_, day_, seconds_, out_;
 };
 
+/// sin or cos of 2*pi*k/period for k in 0..period-1: weekdays and hours take few values, so look them up.
+const std::vector<double>& cyclic_table(int period, bool cosine) {
+  static const auto make = [](int n, bool c) {
+    std::vector<double> t(n);
+    for (int k = 0; k < n; ++k) t[k] = c ? std::cos(kTwoPi * k / n) : std::sin(kTwoPi * k / n);
+    return t;
+  };
+  static const std::vector<double> tables[4] = {make(7, false), make(7, true), make(24, false), make(24, true)};
+  return tables[(period == 24 ? 2 : 0) + (cosine ? 1 : 0)];
+}
+
 class TimeFeatures : public Op {
  public:
   explicit TimeFeatures(OpArgs& a) {
@@ -89,33 +100,40 @@ class TimeFeatures : public Op {
     return out;
   }
   int64_t transform(Frame& frame) const override {
+    std::vector<Column> made;
     for (const auto& name : inputs_) {
-      const Column c = frame.at(name, label_);
+      const Column& c = frame.at(name, label_);
       SEQREC_CHECK(c.is_int(), label_, ": column '", name, "' must be a timestamp (epoch milliseconds)");
+      // Day and hour once per value; the parts are read off them.
+      const size_t n = c.num_values();
+      std::vector<int64_t> day(n), weekday(n), hour(n);
+      for (size_t i = 0; i < n; ++i) {
+        if (c.is_null(i)) continue;
+        day[i] = floor_div(c.ints[i], kMillisPerDay);
+        weekday[i] = (day[i] % 7 + 7 + 3) % 7;  // 1970-01-01 was a Thursday; Monday = 0 as in pandas
+        hour[i] = floor_div(c.ints[i] - day[i] * kMillisPerDay, kMillisPerHour);
+      }
       for (const auto& p : parts_) {
         const bool cyclic = p.size() > 4 && (p.compare(p.size() - 4, 4, "_sin") == 0 || p.compare(p.size() - 4, 4, "_cos") == 0);
         Column out = shaped_like(c, name + "_" + p, cyclic ? DType::kFloat64 : DType::kInt64);
         out.add_tag("time");
         out.add_tag(cyclic ? "continuous" : "categorical");
-        if (p == "weekday" || p == "weekday_sin" || p == "weekday_cos") out.cardinality = cyclic ? 0 : 7;
-        if (p == "hour" || p == "hour_sin" || p == "hour_cos") out.cardinality = cyclic ? 0 : 24;
-        if (p == "day_index") out.remove_tag("categorical");
-        for (size_t i = 0; i < c.num_values(); ++i) {
-          if (c.is_null(i)) continue;
-          const int64_t day = floor_div(c.ints[i], kMillisPerDay);
-          const int64_t weekday = (day % 7 + 7 + 3) % 7;  // 1970-01-01 was a Thursday; Monday = 0 as in pandas
-          const int64_t hour = floor_div(c.ints[i] - day * kMillisPerDay, kMillisPerHour);
-          if (p == "day_index") out.ints[i] = day;
-          else if (p == "weekday") out.ints[i] = weekday;
-          else if (p == "hour") out.ints[i] = hour;
-          else if (p == "weekday_sin") out.floats[i] = std::sin(kTwoPi * weekday / 7.0);
-          else if (p == "weekday_cos") out.floats[i] = std::cos(kTwoPi * weekday / 7.0);
-          else if (p == "hour_sin") out.floats[i] = std::sin(kTwoPi * hour / 24.0);
-          else out.floats[i] = std::cos(kTwoPi * hour / 24.0);
+        const bool weekly = p.rfind("weekday", 0) == 0;
+        if (!cyclic && p != "day_index") out.cardinality = weekly ? 7 : 24;
+        if (p == "day_index") {
+          out.remove_tag("categorical");
+          out.ints = day;
+        } else if (!cyclic) {
+          out.ints = weekly ? weekday : hour;
+        } else {
+          const auto& table = cyclic_table(weekly ? 7 : 24, p.compare(p.size() - 3, 3, "cos") == 0);
+          const auto& index = weekly ? weekday : hour;
+          for (size_t i = 0; i < n; ++i) out.floats[i] = table[index[i]];
         }
-        frame.set(std::move(out));
+        made.push_back(std::move(out));
       }
     }
+    for (auto& m : made) frame.set(std::move(m));
     return 0;
   }
 
@@ -143,8 +161,9 @@ class ItemAge : public Op {
     check(item, time);
     for (size_t i = 0; i < item.num_values(); ++i) {
       if (item.is_null(i) || time.is_null(i)) continue;
-      auto [it, inserted] = first_seen_.emplace(item.text(i), time.ints[i]);
-      if (!inserted && time.ints[i] < it->second) it->second = time.ints[i];
+      auto it = item.dtype == DType::kString ? first_seen_.find(item.strings[i]) : first_seen_.find(item.text(i));
+      if (it == first_seen_.end()) first_seen_.emplace(item.text(i), time.ints[i]);
+      else if (time.ints[i] < it->second) it->second = time.ints[i];
     }
   }
   int64_t transform(Frame& frame) const override {
@@ -158,7 +177,7 @@ class ItemAge : public Op {
         out.set_null(i, true);
         continue;
       }
-      auto it = first_seen_.find(item.text(i));
+      auto it = item.dtype == DType::kString ? first_seen_.find(item.strings[i]) : first_seen_.find(item.text(i));
       // An item never seen while fitting is new now: age 0. Clicks before the first-seen time also count as 0.
       const int64_t age = it == first_seen_.end() ? 0 : std::max<int64_t>(0, time.ints[i] - it->second);
       out.floats[i] = static_cast<double>(age) / static_cast<double>(unit_ms_);
