@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # Side by side: seqrec versus a plain PyTorch (Python) peer of the same model and training step, on the
 # shipped UCI data, same threads. Prints each side's figures, the ratios, and the machine's GEMM ceiling.
-# Usage: bench/perf.sh [THREADS] [EPOCHS]
+# Usage: bench/perf.sh [THREADS] [EPOCHS]   (SEQREC_BUILD=DIR uses an existing build folder instead of building build/)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 threads=${1:-$(nproc)}
 epochs=${2:-3}
 out=${SEQREC_OUT:-out}/perf
 mkdir -p "$out"
-bash scripts/build.sh
+build=${SEQREC_BUILD:-build}
+[ -n "${SEQREC_BUILD:-}" ] || bash scripts/build.sh
 command -v /usr/bin/python3 >/dev/null && /usr/bin/python3 -c "import torch" 2>/dev/null || {
   echo "[perf] installing Debian's python3-torch for the peer" >&2
   apt-get install -y -qq python3-torch >/dev/null
@@ -16,17 +17,17 @@ command -v /usr/bin/python3 >/dev/null && /usr/bin/python3 -c "import torch" 2>/
 data=data/uci-eshop-clickstream-2008
 inputs=()
 for f in "$data"/e-shop-clothing-2008-*.csv; do inputs+=(--input "$f"); done
-./build/seqrec etl "${inputs[@]}" --out "$out/uci" --session-col "session ID" --item-col "page 2 (clothing model)" \
+"$build"/seqrec etl "${inputs[@]}" --out "$out/uci" --session-col "session ID" --item-col "page 2 (clothing model)" \
   --date-cols year,month,day --order-col order --drop-repeats --valid-days 14 --test-days 14 2>/dev/null
 
 core=$(OPENBLAS_VERBOSE=2 /usr/bin/python3 -c "import torch; torch.mm(torch.ones(64, 64), torch.ones(64, 64))" 2>&1 |
        sed -n 's/^Core: //p' | head -1)
 echo "[perf] OpenBLAS kernel chosen by default: ${core:-unknown}; threads: $threads; epochs: $epochs" >&2
 
-./build/bench/seqrec_perf_bench --data "$out/uci" --threads "$threads" --epochs "$epochs" 2>/dev/null > "$out/seqrec.json"
+"$build"/bench/seqrec_perf_bench --data "$out/uci" --threads "$threads" --epochs "$epochs" 2>/dev/null > "$out/seqrec.json"
 /usr/bin/python3 bench/peers/gpt2_peer.py --data "$out/uci" --threads "$threads" --epochs "$epochs" > "$out/peer.json"
 # The peer once more with the BLAS fix seqrec applies itself (only differs where OpenBLAS picks an old kernel).
-fixed_core=$(./build/seqrec --blas-info 2>/dev/null | sed -n 's/^kernel: //p' || true)
+fixed_core=$("$build"/seqrec --blas-info 2>/dev/null | sed -n 's/^kernel: //p' || true)
 if [ -n "$fixed_core" ] && [ "$fixed_core" != "$core" ]; then
   OPENBLAS_CORETYPE="$fixed_core" /usr/bin/python3 bench/peers/gpt2_peer.py --data "$out/uci" --threads "$threads" \
     --epochs "$epochs" > "$out/peer_fixed.json"

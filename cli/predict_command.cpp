@@ -13,9 +13,10 @@ namespace seqrec::cli {
 
 namespace {
 struct PredictFlags {
-  std::string data, run, checkpoint, input, out = "-", format = "csv";
+  std::string data, run, checkpoint, bundle, input, out = "-", format = "csv";
   std::string session_col, item_col, timestamp_col;
   int64_t top_k = 10;
+  bool exclude_seen = false;
   RuntimeFlags runtime;
 };
 
@@ -30,13 +31,15 @@ std::string csv_field(const std::string& s) {
 void add_predict_command(CLI::App& app) {
   auto* cmd = app.add_subcommand("predict", "raw events in, top-k raw item ids with scores per session out");
   auto f = std::make_shared<PredictFlags>();
-  cmd->add_option("--data,-d", f->data, "ETL output folder (its fitted workflow is applied)")->required();
+  cmd->add_option("--data,-d", f->data, "ETL output folder (its fitted workflow is applied)");
+  cmd->add_option("--bundle,-b", f->bundle, "a bundle from `seqrec export` instead of --data and --run (what the server loads)");
   cmd->add_option("--run,-r", f->run, "run folder (uses its checkpoint.pt)");
   cmd->add_option("--checkpoint", f->checkpoint, "a checkpoint file instead of --run");
   cmd->add_option("--input,-i", f->input, "delimited events: session_id,item_id,timestamp by default")->required();
   cmd->add_option("--out,-o", f->out, "output file, - for stdout")->capture_default_str();
   cmd->add_option("--format", f->format, "csv or json")->capture_default_str();
   cmd->add_option("--top-k,-k", f->top_k, "recommendations per session")->capture_default_str();
+  cmd->add_flag("--exclude-seen", f->exclude_seen, "never recommend an item the session already holds");
   cmd->add_option("--session-col", f->session_col, "session column (default session_id)");
   cmd->add_option("--item-col", f->item_col, "item column (default item_id)");
   cmd->add_option("--timestamp-col", f->timestamp_col, "timestamp column (default timestamp)");
@@ -44,11 +47,14 @@ void add_predict_command(CLI::App& app) {
   cmd->callback([f] {
     SEQREC_CHECK(f->top_k > 0, "--top-k must be > 0, got ", f->top_k);
     SEQREC_CHECK(f->format == "csv" || f->format == "json", "--format must be csv or json, got '", f->format, "'");
-    SEQREC_CHECK(!f->run.empty() || !f->checkpoint.empty(), "give --run DIR or --checkpoint FILE");
+    const bool from_bundle = !f->bundle.empty();
+    SEQREC_CHECK(from_bundle != !f->data.empty(), "give either --bundle DIR, or --data DIR with --run DIR (or --checkpoint FILE)");
+    SEQREC_CHECK(from_bundle || !f->run.empty() || !f->checkpoint.empty(), "give --run DIR or --checkpoint FILE with --data");
+    SEQREC_CHECK(!from_bundle || (f->run.empty() && f->checkpoint.empty()), "--bundle holds the model: drop --run/--checkpoint");
     set_threads(f->runtime.threads);
     const auto device = parse_device(f->runtime.device);
     const std::filesystem::path checkpoint = f->checkpoint.empty() ? std::filesystem::path(f->run) / "checkpoint.pt" : std::filesystem::path(f->checkpoint);
-    auto predictor = serve::Predictor::load(f->data, checkpoint, device);
+    auto predictor = from_bundle ? serve::Predictor::load_bundle(f->bundle, device) : serve::Predictor::load(f->data, checkpoint, device);
 
     // Requests carry plain session_id,item_id,timestamp columns, whatever raw layout the workflow was fitted on;
     // the sessionizing options (repeats, truncation) stay the fitted ones.
@@ -60,7 +66,7 @@ void add_predict_command(CLI::App& app) {
     if (!f->timestamp_col.empty()) read_options.columns.timestamp = f->timestamp_col;
     etl::ReadStats stats;
     auto events = etl::read_events(f->input, read_options, stats);
-    auto recommendations = predictor.predict(std::move(events), f->top_k);
+    auto recommendations = predictor.predict(std::move(events), serve::PredictOptions{f->top_k, f->exclude_seen});
 
     std::ostringstream out;
     if (f->format == "csv") {

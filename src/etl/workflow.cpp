@@ -6,6 +6,7 @@
 #include <set>
 
 #include "etl/ops/op_util.h"
+#include "seqrec/common/config_file.h"
 #include "seqrec/common/error.h"
 #include "seqrec/common/io.h"
 
@@ -52,14 +53,7 @@ Workflow Workflow::from_spec(const json& spec, const std::string& origin) {
 }
 
 Workflow Workflow::from_file(const std::filesystem::path& path) {
-  std::string text = read_text_file(path);
-  json spec;
-  try {
-    spec = json::parse(text, nullptr, /*allow_exceptions=*/true, /*ignore_comments=*/true);
-  } catch (const json::parse_error& e) {
-    throw InvalidInput(path.string() + ": not valid JSON: " + e.what());
-  }
-  return from_spec(spec, path.string());
+  return from_spec(read_config_file(path), path.string());
 }
 
 Workflow Workflow::from_options(const WorkflowOptions& options) {

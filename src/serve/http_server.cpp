@@ -90,6 +90,10 @@ struct HttpServer::Impl {
     api.Get("/v2", [this](const httplib::Request&, httplib::Response& res) {
       send_json(res, 200, service.server_metadata().dump());
     });
+    // Triton's statistics extension; registered before the model routes, which would take "stats" for a name.
+    api.Get("/v2/models/stats", [this](const httplib::Request&, httplib::Response& res) {
+      send_json(res, 200, nlohmann::json{{"model_stats", {service.metrics().statistics_json()}}}.dump());
+    });
     const std::string model = R"(/v2/models/([^/]+)(?:/versions/([^/]+))?)";
     api.Get(model, [this](const httplib::Request& req, httplib::Response& res) {
       guarded(res, [&] {
@@ -107,6 +111,12 @@ struct HttpServer::Impl {
       guarded(res, [&] {
         service.require_model(req.matches[1], version_of(req));
         send_json(res, 200, service.model_config().dump());
+      });
+    });
+    api.Get(model + "/stats", [this](const httplib::Request& req, httplib::Response& res) {
+      guarded(res, [&] {
+        service.require_model(req.matches[1], version_of(req));
+        send_json(res, 200, nlohmann::json{{"model_stats", {service.metrics().statistics_json()}}}.dump());
       });
     });
     api.Post(model + "/infer", [this](const httplib::Request& req, httplib::Response& res) { infer(req, res); });

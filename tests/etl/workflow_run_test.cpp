@@ -128,6 +128,58 @@ TEST_F(WorkflowRunTest, WindowSplitWritesChronologicalFoldersAndAManifest) {
   EXPECT_EQ(day1.column("nope"), nullptr);
 }
 
+TEST_F(WorkflowRunTest, YamlWorkflowFileRunsLikeTheSameJson) {
+  write("workflow.yaml", R"(# a YAML workflow: comments, block lists, flow maps, quoted strings
+input:
+  format: csv
+  columns:
+    session_id: {type: string, required: true}
+    item_id: string
+    timestamp: {type: timestamp, format: s}
+    category: string
+    price: float
+steps:
+  - {op: Categorify, columns: [item_id, category], freq_threshold: 2}
+  - op: Groupby
+    by: session_id
+    sort: [timestamp]
+    aggs: {item_id: [list, count], category: [list], timestamp: [list, first]}
+  - {op: ListSlice, columns: [item_id-list, category-list, timestamp-list], last: 10}
+  - op: Filter
+    where: {column: item_id-list, op: ">=", value: 2}
+output: {session_id: session_id, item: item_id-list, timestamp: timestamp-list, time: timestamp-first}
+split: {method: random, valid_fraction: 0.1, test_fraction: 0.2, seed: 5}
+)");
+  const json spec = json::parse(R"({
+    "input": {"format": "csv", "columns": {
+      "session_id": {"type": "string", "required": true}, "item_id": "string",
+      "timestamp": {"type": "timestamp", "format": "s"}, "category": "string", "price": "float"}},
+    "steps": [
+      {"op": "Categorify", "columns": ["item_id", "category"], "freq_threshold": 2},
+      {"op": "Groupby", "by": "session_id", "sort": ["timestamp"],
+       "aggs": {"item_id": ["list", "count"], "category": ["list"], "timestamp": ["list", "first"]}},
+      {"op": "ListSlice", "columns": ["item_id-list", "category-list", "timestamp-list"], "last": 10},
+      {"op": "Filter", "where": {"column": "item_id-list", "op": ">=", "value": 2}}],
+    "output": {"session_id": "session_id", "item": "item_id-list", "timestamp": "timestamp-list", "time": "timestamp-first"},
+    "split": {"method": "random", "valid_fraction": 0.1, "test_fraction": 0.2, "seed": 5}})");
+  auto from_yaml = Workflow::from_file(path("workflow.yaml"));
+  from_yaml.run({input_}, path("yaml"));
+  Workflow::from_spec(spec).run({input_}, path("json"));
+  for (const char* split : {"train", "valid", "test"}) {
+    auto a = read_sessions(path("yaml/sessions") / split);
+    ASSERT_GT(a.size(), 0) << split;
+    EXPECT_EQ(items_by_session(a), items_by_session(read_sessions(path("json/sessions") / split))) << split;
+  }
+  write("bad.yaml", "steps:\n  - {op: Categorify\n");
+  try {
+    Workflow::from_file(path("bad.yaml"));
+    FAIL() << "a broken YAML file loaded";
+  } catch (const InvalidInput& e) {
+    EXPECT_NE(std::string(e.what()).find("bad.yaml:"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("not valid YAML"), std::string::npos) << e.what();
+  }
+}
+
 TEST_F(WorkflowRunTest, FitSaveLoadTransformEqualsRunAndOnlineEqualsBatch) {
   const json spec = session_pipeline({{"method", "random"}, {"valid_fraction", 0.1}, {"test_fraction", 0.2}, {"seed", 5}});
   auto ran = Workflow::from_spec(spec);

@@ -109,6 +109,23 @@ TEST_F(HttpServerTest, EveryEndpointAnswersWithItsStatusAndBody) {
   EXPECT_EQ(res->status, 200);
   EXPECT_NE(res->body.find("nv_inference_request_success{model=\"recs\",version=\"1\"} 1"), std::string::npos) << res->body;
   EXPECT_NE(res->body.find("nv_inference_request_failure{model=\"recs\",version=\"1\"} 0"), std::string::npos) << res->body;
+
+  // Triton's statistics extension: the one request above, one session, one execution.
+  for (const char* stats_path : {"/v2/models/stats", "/v2/models/recs/stats", "/v2/models/recs/versions/1/stats"}) {
+    res = c.Get(stats_path);
+    ASSERT_EQ(res->status, 200) << stats_path;
+    auto stats = json::parse(res->body)["model_stats"];
+    ASSERT_EQ(stats.size(), 1u) << res->body;
+    EXPECT_EQ(stats[0]["name"], "recs");
+    EXPECT_EQ(stats[0]["version"], "1");
+    EXPECT_EQ(stats[0]["inference_count"], 1);
+    EXPECT_EQ(stats[0]["execution_count"], 1);
+    EXPECT_EQ(stats[0]["inference_stats"]["success"]["count"], 1);
+    EXPECT_GT(stats[0]["inference_stats"]["success"]["ns"].get<int64_t>(), 0);
+    EXPECT_EQ(stats[0]["inference_stats"]["fail"]["count"], 0);
+    EXPECT_GT(stats[0]["last_inference"].get<int64_t>(), 0);
+  }
+  EXPECT_EQ(c.Get("/v2/models/nope/stats")->status, 404);
 }
 
 TEST_F(HttpServerTest, JsonBinaryPredictAndEvaluatorScoresAgree) {
@@ -165,6 +182,15 @@ TEST_F(HttpServerTest, JsonBinaryPredictAndEvaluatorScoresAgree) {
                                    path("predict.json").string());
   ASSERT_EQ(cli.exit_code, 0) << cli.output;
   auto predicted = json::parse(read_text_file(path("predict.json")));
+  // ... and from the bundle the server loaded.
+  cli = seqrec::test::run_cli("predict --bundle " + path("bundle").string() + " --input " + path("events.csv").string() +
+                              " --top-k 5 --format json --out " + path("predict_bundle.json").string());
+  ASSERT_EQ(cli.exit_code, 0) << cli.output;
+  EXPECT_EQ(json::parse(read_text_file(path("predict_bundle.json"))), predicted);
+  cli = seqrec::test::run_cli("predict --bundle " + path("bundle").string() + " --data " + path("data").string() +
+                              " --input " + path("events.csv").string());
+  EXPECT_NE(cli.exit_code, 0);
+  EXPECT_NE(cli.output.find("either --bundle"), std::string::npos) << cli.output;
 
   for (size_t b = 0; b < rows.size(); ++b) {
     EXPECT_EQ(body["outputs"][0]["data"][b], test.session_ids[rows[b]]);

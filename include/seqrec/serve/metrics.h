@@ -3,6 +3,8 @@
 #include <cstdint>
 #include <string>
 
+#include <nlohmann/json.hpp>
+
 namespace seqrec::serve {
 
 /// Counters a served model keeps, rendered in Prometheus text format under Triton's metric names
@@ -26,11 +28,15 @@ class ServerMetrics {
 
   /// The Prometheus exposition text (/metrics).
   std::string prometheus_text() const;
+  /// One entry of Triton's statistics extension (GET /v2/models/{name}/stats): counts and cumulative
+  /// nanoseconds for success, fail, queue, compute_input, compute_infer and compute_output.
+  nlohmann::json statistics_json() const;
 
  private:
-  std::string labels_;
+  std::string name_, version_, labels_;
   std::atomic<int64_t> success_{0}, failure_{0}, inference_count_{0}, exec_count_{0};
-  std::atomic<int64_t> request_us_{0}, queue_us_{0}, input_us_{0}, infer_us_{0}, output_us_{0};
+  std::atomic<int64_t> request_us_{0}, failure_us_{0}, queue_us_{0}, input_us_{0}, infer_us_{0}, output_us_{0};
+  std::atomic<int64_t> last_inference_ms_{0};  ///< wall clock of the last execution, ms since the epoch
   std::atomic<int64_t> pending_{0};
 };
 
