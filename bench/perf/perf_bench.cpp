@@ -104,7 +104,7 @@ int main(int argc, char** argv) {
     for (size_t s = 0; s < rows.size(); s += 256) {
       std::vector<int64_t> part(rows.begin() + s, rows.begin() + std::min(rows.size(), s + 256));
       auto b = seqrec::model::make_prefix_batch(test_set, part, model.max_length, false, c10::Device(c10::kCPU));
-      net->next_item_scores(b.items, b.lengths).topk(20, 1);
+      net->next_item_top_k(b.items, b.lengths, 20);
       scored += static_cast<int64_t>(part.size());
     }
   const double batched_sessions_per_s = scored / seconds_since(t);
@@ -116,7 +116,7 @@ int main(int argc, char** argv) {
       std::vector<int64_t> one{i % catalogue_rows};
       auto b = seqrec::model::make_prefix_batch(test_set, one, model.max_length, false, c10::Device(c10::kCPU));
       auto s = Clock::now();
-      m.next_item_scores(b.items, b.lengths).topk(20, 1);
+      m.next_item_top_k(b.items, b.lengths, 20);
       ms.push_back(seconds_since(s) * 1e3);
     }
     return ms;

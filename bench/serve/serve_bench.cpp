@@ -9,10 +9,15 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <numeric>
 #include <random>
 #include <thread>
 
+#include "seqrec/common/runtime.h"
 #include "seqrec/etl/workflow.h"
+#include "seqrec/model/batch.h"
+#include "seqrec/model/sequence_model.h"
+#include "seqrec/serve/predictor.h"
 #include "seqrec/model/session_model.h"
 #include "seqrec/serve/bundle.h"
 #include "seqrec/serve/tensor.h"
@@ -175,6 +180,64 @@ int run_load(const LoadFlags& f) {
   return errors > 0 ? 1 : 0;
 }
 
+struct InProcessFlags {
+  std::string bundle;
+  int batch = 1, threads = 1, reps = 300, events_per_session = 20, top_k = 10;
+  int64_t items = 50000;
+};
+
+// The predictor without HTTP: where a request's time goes once it is decoded (sessionizing, model, top-k).
+int run_in_process(const InProcessFlags& f) {
+  seqrec::set_threads(f.threads);
+  auto predictor = seqrec::serve::Predictor::load_bundle(f.bundle, c10::Device(c10::kCPU));
+  std::mt19937_64 rng(11);
+  std::uniform_int_distribution<int64_t> item(0, f.items - 1);
+  auto events_of = [&](int rep) {
+    std::vector<seqrec::etl::Event> events;
+    for (int k = 0; k < f.batch; ++k)
+      for (int e = 0; e < f.events_per_session; ++e)
+        events.push_back({"s" + std::to_string(rep) + "_" + std::to_string(k), item_id(item(rng)), 1700000000000 + e});
+    return events;
+  };
+  std::vector<double> total, model_only, full_scores, body;
+  for (int rep = 0; rep < f.reps + 20; ++rep) {
+    auto events = events_of(rep);
+    auto start = Clock::now();
+    auto sessions = predictor.workflow().transform_events(events);
+    auto recommendations = predictor.predict(sessions, f.top_k);
+    const double ms = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+    std::vector<int64_t> rows(sessions.size());
+    std::iota(rows.begin(), rows.end(), 0);
+    auto batch = seqrec::model::make_prefix_batch(sessions, rows, predictor.model_config().max_length, false, c10::Device(c10::kCPU));
+    torch::NoGradGuard no_grad;
+    auto& model = predictor.model();
+    start = Clock::now();
+    model.next_item_top_k(batch.items, batch.lengths, f.top_k);
+    const double top_k_ms = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+    start = Clock::now();
+    model.next_item_scores(batch.items, batch.lengths).topk(f.top_k, 1);
+    const double scores_ms = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+    if (auto* sequence = dynamic_cast<seqrec::model::SequenceModelImpl*>(&model)) {
+      start = Clock::now();
+      sequence->next_item_hidden(batch.items, batch.lengths);
+      body.push_back(std::chrono::duration<double, std::milli>(Clock::now() - start).count());
+    }
+    if (rep < 20) continue;  // warm-up
+    total.push_back(ms);
+    model_only.push_back(top_k_ms);
+    full_scores.push_back(scores_ms);
+  }
+  auto p = [](std::vector<double> v, double q) {
+    std::sort(v.begin(), v.end());
+    return v[std::min(v.size() - 1, static_cast<size_t>(q * v.size()))];
+  };
+  std::printf("in-process  sessions/call %3d  threads %d  predict (events in): p50 %6.3f ms  p99 %6.3f ms  |  "
+              "body %6.3f ms + fused top-%d: p50 %6.3f ms  |  + full scores and topk: p50 %6.3f ms  |  sessions/s %8.0f\n",
+              f.batch, f.threads, p(total, 0.5), p(total, 0.99), body.empty() ? 0.0 : p(body, 0.5), f.top_k, p(model_only, 0.5), p(full_scores, 0.5),
+              f.batch * 1e3 / p(total, 0.5));
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -186,6 +249,13 @@ int main(int argc, char** argv) {
   make->add_option("--items", bundle.items)->capture_default_str();
   make->add_option("--d-model", bundle.d_model)->capture_default_str();
   make->add_option("--layers", bundle.layers)->capture_default_str();
+  InProcessFlags in_process;
+  auto* local = app.add_subcommand("in-process", "predictor latency without HTTP, from raw events");
+  local->add_option("--bundle", in_process.bundle, "bundle folder")->required();
+  local->add_option("--batch", in_process.batch, "sessions per call")->capture_default_str();
+  local->add_option("--threads", in_process.threads, "intra-op threads")->capture_default_str();
+  local->add_option("--reps", in_process.reps)->capture_default_str();
+  local->add_option("--items", in_process.items, "raw ids drawn from the make-bundle vocabulary")->capture_default_str();
   LoadFlags load;
   auto* gen = app.add_subcommand("load", "closed-loop HTTP load against a running seqrec serve (loopback)");
   gen->add_option("--host", load.host)->capture_default_str();
@@ -203,6 +273,7 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
   try {
     if (*make) make_bundle(bundle);
+    if (*local) return run_in_process(in_process);
     if (*gen) {
       if (load.host != "127.0.0.1" && load.host != "localhost") throw std::invalid_argument("--host must be loopback");
       return run_load(load);

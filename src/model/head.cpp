@@ -1,5 +1,6 @@
 #include "seqrec/model/head.h"
 
+#include <c10/core/GradMode.h>
 #include <torch/nn/functional/loss.h>
 #include <torch/nn/init.h>
 
@@ -7,6 +8,7 @@
 #include <limits>
 
 #include "seqrec/common/error.h"
+#include "seqrec/model/top_k.h"
 
 namespace seqrec::model {
 
@@ -43,6 +45,30 @@ torch::Tensor NextItemHeadImpl::logits(const torch::Tensor& hidden) {
   auto scores = output ? output(hidden) : torch::matmul(project(hidden), item_embedding_->weight.t());
   if (bias.defined()) scores = scores + bias;
   return scores / config_.temperature + reserved_bias;
+}
+
+std::pair<torch::Tensor, torch::Tensor> NextItemHeadImpl::top_k(const torch::Tensor& hidden, int64_t k) {
+  if (hidden.device().is_cpu() && hidden.scalar_type() == torch::kFloat && !c10::GradMode::is_enabled()) {
+    const torch::Tensor vectors = output ? output->weight : item_embedding_->weight;
+    const torch::Tensor linear_bias = output && output->bias.defined() ? output->bias : torch::Tensor();
+    std::vector<std::pair<const void*, int64_t>> sources;
+    for (const auto& t : {vectors, linear_bias, bias})
+      sources.emplace_back(t.defined() ? t.data_ptr() : nullptr, t.defined() ? t._version() : 0);
+    std::shared_ptr<const PackedItems> packed;
+    {
+      std::lock_guard<std::mutex> lock(*packed_mutex_);
+      if (!packed_.items || packed_.sources != sources) {
+        torch::Tensor bias_sum = linear_bias;
+        if (bias.defined()) bias_sum = bias_sum.defined() ? bias_sum + bias : bias;
+        packed_ = {sources, std::make_shared<PackedItems>(vectors, bias_sum, /*first=*/3)};
+      }
+      packed = packed_.items;
+    }
+    return packed->top_k(output ? hidden : project(hidden), static_cast<float>(config_.temperature), k);
+  }
+  auto scores = logits(hidden);
+  auto [values, ids] = scores.topk(std::min(k, scores.size(1) - 3), /*dim=*/1);
+  return {values, ids};
 }
 
 torch::Tensor NextItemHeadImpl::candidate_logits(const torch::Tensor& hidden, const torch::Tensor& candidates) {

@@ -3,6 +3,13 @@
 
 namespace seqrec::model {
 
+std::pair<at::Tensor, at::Tensor> SessionModel::next_item_top_k(const at::Tensor& items, const at::Tensor& lengths, int64_t k) {
+  auto scores = next_item_scores(items, lengths);
+  // Ids 0..2 score -inf: never among the k' = min(k, num_items - 3) best.
+  auto [values, ids] = scores.topk(std::max<int64_t>(0, std::min(k, scores.size(1) - 3)), /*dim=*/1);
+  return {values, ids};
+}
+
 std::shared_ptr<SessionModel> make_model(const ModelConfig& config) { return std::make_shared<SequenceModelImpl>(config); }
 
 nlohmann::json describe_model(SessionModel& model) {

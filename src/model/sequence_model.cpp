@@ -122,20 +122,29 @@ torch::Tensor SequenceModelImpl::rtd_loss(const MaskedBatch& batch, const Featur
   return loss + resolved_.masking.rtd_discriminator_weight * bce;
 }
 
-torch::Tensor SequenceModelImpl::next_item_scores(const torch::Tensor& items, const torch::Tensor& lengths) {
+torch::Tensor SequenceModelImpl::next_item_hidden(const torch::Tensor& items, const torch::Tensor& lengths) {
   if (scheme_ == MaskingScheme::kClm) {
     MaskedBatch batch;
     batch.inputs = items;
     batch.masked = torch::zeros_like(items, items.options().dtype(torch::kBool));
     auto hidden = encode(batch);
     auto last = (lengths - 1).clamp_min(0).view({-1, 1, 1}).expand({hidden.size(0), 1, hidden.size(2)});
-    return head->logits(hidden.gather(1, last).squeeze(1));
+    return hidden.gather(1, last).squeeze(1);
   }
   auto batch = mask_last_for_inference(items, lengths, scheme_ == MaskingScheme::kPlm);
   auto hidden = encode(batch);
-  if (scheme_ == MaskingScheme::kPlm) return head->logits(hidden.squeeze(1));
+  if (scheme_ == MaskingScheme::kPlm) return hidden.squeeze(1);
   auto position = lengths.clamp(0, items.size(1)).view({-1, 1, 1}).expand({hidden.size(0), 1, hidden.size(2)});
-  return head->logits(hidden.gather(1, position).squeeze(1));
+  return hidden.gather(1, position).squeeze(1);
+}
+
+torch::Tensor SequenceModelImpl::next_item_scores(const torch::Tensor& items, const torch::Tensor& lengths) {
+  return head->logits(next_item_hidden(items, lengths));
+}
+
+std::pair<torch::Tensor, torch::Tensor> SequenceModelImpl::next_item_top_k(const torch::Tensor& items,
+                                                                           const torch::Tensor& lengths, int64_t k) {
+  return head->top_k(next_item_hidden(items, lengths), k);
 }
 
 std::vector<torch::Tensor> SequenceModelImpl::task_outputs(const torch::Tensor& items, const torch::Tensor& lengths,

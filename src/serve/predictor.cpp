@@ -5,6 +5,7 @@
 #include <cmath>
 #include <limits>
 #include <numeric>
+#include <unordered_set>
 
 #include "seqrec/common/error.h"
 #include "seqrec/model/batch.h"
@@ -69,25 +70,15 @@ std::vector<Recommendation> Predictor::predict(const etl::SessionTable& sessions
     std::vector<int64_t> rows(std::min(kPredictBatch, sessions.size() - start));
     std::iota(rows.begin(), rows.end(), start);
     auto batch = model::make_prefix_batch(sessions, rows, model_->config().max_length, /*hold_out_last=*/false, device_);
-    auto scores = model_->next_item_scores(batch.items, batch.lengths);
+    // Seen items are dropped after the top-k, so a row that excludes them asks for as many more.
     int64_t kk = 1;
-    std::vector<int64_t> seen_rows, seen_items;
+    std::vector<std::unordered_set<int64_t>> seen(rows.size());
     for (size_t b = 0; b < rows.size(); ++b) {
       const auto& o = per_session[rows[b]];
-      kk = std::max(kk, std::min(o.top_k, catalogue));
-      if (!o.exclude_seen) continue;
-      const int64_t* items = sessions.items_of(rows[b]);
-      for (int64_t i = 0; i < sessions.length(rows[b]); ++i) {
-        seen_rows.push_back(static_cast<int64_t>(b));
-        seen_items.push_back(items[i]);
-      }
+      if (o.exclude_seen) seen[b].insert(sessions.items_of(rows[b]), sessions.items_of(rows[b]) + sessions.length(rows[b]));
+      kk = std::max(kk, std::min(o.top_k + static_cast<int64_t>(seen[b].size()), catalogue));
     }
-    if (!seen_rows.empty()) {
-      auto r = torch::tensor(seen_rows, torch::kLong).to(device_);
-      auto c = torch::tensor(seen_items, torch::kLong).to(device_);
-      scores.index_put_({r, c}, -std::numeric_limits<float>::infinity());
-    }
-    auto [values, indices] = scores.topk(std::max<int64_t>(1, std::min(kk, scores.size(1))), /*dim=*/1);
+    auto [values, indices] = model_->next_item_top_k(batch.items, batch.lengths, kk);
     values = values.to(torch::kCPU, torch::kFloat).contiguous();
     indices = indices.to(torch::kCPU, torch::kLong).contiguous();
     const float* v = values.data_ptr<float>();
@@ -96,10 +87,11 @@ std::vector<Recommendation> Predictor::predict(const etl::SessionTable& sessions
     for (size_t b = 0; b < rows.size(); ++b) {
       Recommendation r;
       r.session_id = sessions.session_ids[rows[b]];
-      const int64_t take = std::min(per_session[rows[b]].top_k, width);
-      for (int64_t j = 0; j < take; ++j) {
+      const size_t take = static_cast<size_t>(per_session[rows[b]].top_k);
+      for (int64_t j = 0; j < width && r.items.size() < take; ++j) {
         const float score = v[b * width + j];
         if (std::isinf(score) && score < 0) break;
+        if (seen[b].count(ix[b * width + j])) continue;
         r.items.push_back(workflow_.items().decode(ix[b * width + j]));
         r.scores.push_back(score);
       }

@@ -2,6 +2,7 @@
 
 #include "seqrec/model/batched_matmul.h"
 #include "seqrec/model/fast_dropout.h"
+#include "seqrec/model/top_k.h"
 #include "support.h"
 
 namespace seqrec::model {
@@ -25,6 +26,37 @@ TEST_F(FastKernelsTest, BatchedMatmulMatchesMatmulWithGradients) {
       test::expect_tensor_near(grads[1], expected[1], 1e-4);
     }
   }
+}
+
+TEST_F(FastKernelsTest, TopKInnerProductMatchesFullScoresAndTopk) {
+  torch::manual_seed(7);
+  // 2,500 items: two full item blocks and a partial one; rows 1 and 2 take the matrix-vector path.
+  auto vectors = torch::randn({2500, 16});
+  auto bias = torch::randn({2500});
+  for (int threads : {1, 2}) {
+    at::set_num_threads(threads);
+    for (int64_t rows : {1, 2, 5, 70}) {
+      auto query = torch::randn({rows, 16});
+      for (const auto& b : {torch::Tensor(), bias}) {
+        for (float temperature : {1.0f, 0.5f}) {
+          auto full = torch::matmul(query, vectors.t());
+          if (b.defined()) full = full + b;
+          full = (full / temperature).slice(1, 3);
+          auto [expected_values, expected_ids] = full.topk(20, 1);
+          auto [values, ids] = top_k_inner_product(query, vectors, b, temperature, 20, /*first=*/3);
+          ASSERT_EQ(values.sizes(), expected_values.sizes());
+          test::expect_tensor_near(values, expected_values, 1e-4);
+          EXPECT_TRUE(torch::equal(ids, expected_ids + 3)) << rows << " rows, " << threads << " threads";
+        }
+      }
+    }
+  }
+  at::set_num_threads(1);
+  // k beyond the catalogue gives every scorable item once; ties go to the lower id.
+  auto [all_values, all_ids] = top_k_inner_product(torch::ones({1, 2}), torch::ones({6, 2}), torch::Tensor(), 1.0f, 10, 3);
+  ASSERT_EQ(all_ids.size(1), 3);
+  EXPECT_TRUE(torch::equal(all_ids, torch::tensor({{3, 4, 5}}, torch::kLong)));
+  EXPECT_TRUE(torch::equal(all_values, torch::full({1, 3}, 2.0f)));
 }
 
 TEST_F(FastKernelsTest, BatchedMatmulAcceptsNonContiguousViews) {

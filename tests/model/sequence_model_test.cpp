@@ -135,6 +135,12 @@ TEST_P(SaveLoadTest, ReloadedModelScoresIdentically) {
   auto lengths = torch::tensor({4, 2}, torch::kLong);
   auto a = model->next_item_scores(items, lengths), b = reloaded->next_item_scores(items, lengths);
   EXPECT_TRUE(torch::equal(a, b));
+  // Serving's top-k path (no score matrix) gives the full scores' top-k.
+  torch::NoGradGuard no_grad;
+  auto [values, ids] = reloaded->next_item_top_k(items, lengths, 5);
+  auto [expected_values, expected_ids] = b.topk(5, 1);
+  seqrec::test::expect_tensor_near(values, expected_values, 1e-5);
+  EXPECT_TRUE(torch::equal(ids, expected_ids));
 }
 
 INSTANTIATE_TEST_SUITE_P(Bodies, SaveLoadTest,

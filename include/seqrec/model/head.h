@@ -4,7 +4,12 @@
 #include <torch/nn/modules/linear.h>
 #include <torch/nn/pimpl.h>
 
+#include <memory>
+#include <mutex>
+#include <vector>
+
 #include "seqrec/model/model_config.h"
+#include "seqrec/model/top_k.h"
 
 namespace seqrec::model {
 
@@ -18,6 +23,9 @@ class NextItemHeadImpl : public torch::nn::Module {
   NextItemHeadImpl(const ModelConfig& resolved, torch::nn::Embedding item_embedding);
   /// hidden [..., D] -> [..., num_items] logits (already divided by the temperature).
   torch::Tensor logits(const torch::Tensor& hidden);
+  /// The k best items for hidden [M, D]: {logits [M, k'], ids [M, k']}, best first, as logits(hidden).topk(k)
+  /// but without the [M, num_items] matrix when it runs on the CPU without autograd (model::top_k_inner_product).
+  std::pair<torch::Tensor, torch::Tensor> top_k(const torch::Tensor& hidden, int64_t k);
   /// Mean loss of predicting targets [M] (ids >= 3) from hidden [M, D].
   torch::Tensor loss(const torch::Tensor& hidden, const torch::Tensor& targets);
 
@@ -36,6 +44,13 @@ class NextItemHeadImpl : public torch::nn::Module {
   torch::Tensor project(const torch::Tensor& hidden);
   HeadConfig config_;
   int64_t num_items_;
+  /// top_k's packed copy of the output vectors, rebuilt when a weight changes (storage or in-place version).
+  struct Packed {
+    std::vector<std::pair<const void*, int64_t>> sources;
+    std::shared_ptr<const PackedItems> items;
+  };
+  std::shared_ptr<std::mutex> packed_mutex_ = std::make_shared<std::mutex>();
+  Packed packed_;
   torch::nn::Embedding item_embedding_{nullptr};  ///< shared with the input block, not registered twice
 };
 TORCH_MODULE(NextItemHead);

@@ -21,6 +21,8 @@ class SequenceModelImpl : public SessionModel {
   int64_t training_sequence_length() const override;
   torch::Tensor training_loss(const torch::Tensor& items) override;
   torch::Tensor next_item_scores(const torch::Tensor& items, const torch::Tensor& lengths) override;
+  std::pair<torch::Tensor, torch::Tensor> next_item_top_k(const torch::Tensor& items, const torch::Tensor& lengths,
+                                                          int64_t k) override;
   const ModelConfig& config() const override { return config_; }
   const ModelConfig& resolved() const { return resolved_; }
 
@@ -31,6 +33,8 @@ class SequenceModelImpl : public SessionModel {
   /// Session-task outputs ([B] each, in config order) for sessions items [B, L] (lengths [B]).
   std::vector<torch::Tensor> task_outputs(const torch::Tensor& items, const torch::Tensor& lengths, const FeatureMap& features = {});
 
+  /// The body's output at the position that predicts the next item: [B, D].
+  torch::Tensor next_item_hidden(const torch::Tensor& items, const torch::Tensor& lengths);
   /// Reads a checkpoint's weights; also reads seqrec 0.1 GPT-2 checkpoints (flat parameter names).
   void load(torch::serialize::InputArchive& archive) override;
 

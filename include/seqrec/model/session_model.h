@@ -2,6 +2,7 @@
 #include <torch/nn/module.h>
 
 #include <memory>
+#include <utility>
 
 #include "seqrec/model/model_config.h"
 
@@ -18,6 +19,9 @@ class SessionModel : public torch::nn::Module {
   /// Scores over the catalogue for the item after each session: items [B, L] right-padded, lengths [B] >= 1.
   /// Returns [B, num_items]; padding, null and OOV ids get -inf.
   virtual at::Tensor next_item_scores(const at::Tensor& items, const at::Tensor& lengths) = 0;
+  /// The k best next items: {scores [B, k'], ids [B, k']}, best first, k' = min(k, scorable items), as
+  /// next_item_scores(...).topk(k); models override it to skip the [B, num_items] matrix (serving's path).
+  virtual std::pair<at::Tensor, at::Tensor> next_item_top_k(const at::Tensor& items, const at::Tensor& lengths, int64_t k);
   virtual const ModelConfig& config() const = 0;
 };
 

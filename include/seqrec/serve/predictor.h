@@ -44,6 +44,8 @@ class Predictor {
   std::vector<Recommendation> predict(const etl::SessionTable& sessions, const std::vector<PredictOptions>& per_session) const;
 
   const model::ModelConfig& model_config() const { return model_->config(); }
+  /// The model, for benchmarks and tools that score outside predict().
+  model::SessionModel& model() const { return *model_; }
   c10::Device device() const { return device_; }
 
   const etl::Workflow& workflow() const { return workflow_; }
