@@ -197,6 +197,7 @@ void GrpcServer::start() {
   SEQREC_ASSERT(!impl_->server, "GrpcServer::start called twice");
   impl_->handler = std::make_unique<Service>(impl_->service);
   grpc::ServerBuilder builder;
+  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);  // a port in use is an error, not shared
   int selected = 0;
   const std::string address = impl_->options.host + ":" + std::to_string(impl_->options.port);
   builder.AddListeningPort(address, grpc::InsecureServerCredentials(), &selected);

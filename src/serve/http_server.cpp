@@ -1,6 +1,7 @@
 #include "seqrec/serve/http_server.h"
 
 #include <httplib.h>
+#include <sys/socket.h>
 
 #include <thread>
 
@@ -171,6 +172,12 @@ void HttpServer::start() {
   impl_->configure(impl_->metrics, 2);
   impl_->routes();
   auto bind = [&](httplib::Server& server, int port, const char* flag) {
+    // httplib sets SO_REUSEPORT, which lets a second server share a port already in use and take half its
+    // connections; SO_REUSEADDR alone still allows a quick restart after TIME_WAIT.
+    server.set_socket_options([](int sock) {
+      int yes = 1;
+      setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
+    });
     int bound = port == 0 ? server.bind_to_any_port(o.host) : (server.bind_to_port(o.host, port) ? port : -1);
     SEQREC_CHECK(bound > 0, "cannot listen on ", o.host, ":", port, " (", flag,
                  "): the port is in use or the address is not local; pick another with ", flag);

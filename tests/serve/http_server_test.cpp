@@ -9,6 +9,7 @@
 #include <future>
 #include <thread>
 
+#include "seqrec/common/error.h"
 #include "seqrec/common/io.h"
 #include "seqrec/etl/session_dataset.h"
 #include "seqrec/model/batch.h"
@@ -279,6 +280,21 @@ TEST_F(HttpServerTest, ConcurrentClientsGetTheirOwnAnswers) {
     }));
   for (auto& r : results) EXPECT_EQ(r.get(), 0);
   EXPECT_EQ(service_->metrics().successes(), 40);
+}
+
+TEST_F(HttpServerTest, ASecondServerOnAPortInUseIsRefused) {
+  start();
+  HttpServerOptions again;
+  again.port = server_->port();
+  again.metrics_port = -1;
+  HttpServer second(*service_, again);
+  try {
+    second.start();
+    FAIL() << "two servers listen on port " << server_->port();
+  } catch (const seqrec::InvalidInput& e) {
+    EXPECT_NE(std::string(e.what()).find("in use"), std::string::npos) << e.what();
+  }
+  EXPECT_EQ(client().Get("/v2/health/ready")->status, 200);
 }
 
 TEST_F(HttpServerTest, StopFinishesRequestsInFlight) {
