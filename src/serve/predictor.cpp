@@ -1,5 +1,6 @@
 #include "seqrec/serve/predictor.h"
 
+#include <c10/core/InferenceMode.h>
 #include <torch/types.h>
 
 #include <cmath>
@@ -62,7 +63,9 @@ std::vector<Recommendation> Predictor::predict(const etl::SessionTable& sessions
                                                const std::vector<PredictOptions>& per_session) const {
   SEQREC_ASSERT(static_cast<int64_t>(per_session.size()) == sessions.size(), "one PredictOptions per session");
   for (const auto& o : per_session) SEQREC_CHECK(o.top_k > 0, "--top-k must be > 0, got ", o.top_k);
-  torch::NoGradGuard no_grad;
+  // Inference mode, not only no-grad: no version counters or autograd dispatch on each op (short sequences
+  // make serving per-op-overhead bound).
+  c10::InferenceMode inference;
   const int64_t catalogue = workflow_.items().size();
   std::vector<Recommendation> out;
   out.reserve(sessions.size());
