@@ -8,7 +8,7 @@
 #include <limits>
 
 #include "seqrec/common/error.h"
-#include "seqrec/model/top_k.h"
+#include "seqrec/model/packed_items.h"
 
 namespace seqrec::model {
 
@@ -42,7 +42,15 @@ torch::Tensor NextItemHeadImpl::item_vectors(const torch::Tensor& ids) {
 }
 
 torch::Tensor NextItemHeadImpl::logits(const torch::Tensor& hidden) {
-  auto scores = output ? output(hidden) : torch::matmul(project(hidden), item_embedding_->weight.t());
+  torch::Tensor scores;
+  if (output) {
+    scores = output(hidden);
+  } else {
+    auto h = project(hidden);
+    auto sizes = h.sizes().vec();
+    sizes.back() = item_embedding_->weight.size(0);
+    scores = item_scores(h.reshape({-1, h.size(-1)}), item_embedding_->weight).view(sizes);
+  }
   if (bias.defined()) scores = scores + bias;
   return scores / config_.temperature + reserved_bias;
 }

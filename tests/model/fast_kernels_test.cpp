@@ -2,7 +2,7 @@
 
 #include "seqrec/model/batched_matmul.h"
 #include "seqrec/model/fast_dropout.h"
-#include "seqrec/model/top_k.h"
+#include "seqrec/model/packed_items.h"
 #include "support.h"
 
 namespace seqrec::model {
@@ -57,6 +57,27 @@ TEST_F(FastKernelsTest, TopKInnerProductMatchesFullScoresAndTopk) {
   ASSERT_EQ(all_ids.size(1), 3);
   EXPECT_TRUE(torch::equal(all_ids, torch::tensor({{3, 4, 5}}, torch::kLong)));
   EXPECT_TRUE(torch::equal(all_values, torch::full({1, 3}, 2.0f)));
+}
+
+TEST_F(FastKernelsTest, ItemScoresMatchMatmulWithGradients) {
+  torch::manual_seed(3);
+  for (int threads : {1, 2}) {
+    at::set_num_threads(threads);
+    // 1,030 items: a full item block and a partial group; 200 rows: a partial row tile and two row chunks.
+    for (int64_t items : {7, 1030}) {
+      auto hidden = torch::randn({200, 24}, torch::requires_grad());
+      auto vectors = torch::randn({items, 24}, torch::requires_grad());
+      auto ours = item_scores(hidden, vectors);
+      auto reference = torch::matmul(hidden, vectors.t());
+      test::expect_tensor_near(ours, reference, 1e-4);
+      auto g = torch::randn_like(reference);
+      auto grads = torch::autograd::grad({ours}, {hidden, vectors}, {g});
+      auto expected = torch::autograd::grad({reference}, {hidden, vectors}, {g});
+      test::expect_tensor_near(grads[0], expected[0], 1e-4);
+      test::expect_tensor_near(grads[1], expected[1], 1e-4);
+    }
+  }
+  at::set_num_threads(1);
 }
 
 TEST_F(FastKernelsTest, BatchedMatmulAcceptsNonContiguousViews) {

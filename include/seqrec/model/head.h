@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "seqrec/model/model_config.h"
-#include "seqrec/model/top_k.h"
+#include "seqrec/model/packed_items.h"
 
 namespace seqrec::model {
 
