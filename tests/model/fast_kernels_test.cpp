@@ -9,6 +9,19 @@ namespace seqrec::model {
 
 using FastKernelsTest = test::TempDirTest;
 
+namespace {
+/// `ours` equals `reference`, and so do their gradients with respect to a and b for a random upstream gradient.
+void expect_same_values_and_gradients(const at::Tensor& ours, const at::Tensor& reference, const at::Tensor& a,
+                                      const at::Tensor& b) {
+  test::expect_tensor_near(ours, reference, 1e-4);
+  auto g = torch::randn_like(reference);
+  auto grads = torch::autograd::grad({ours}, {a, b}, {g});
+  auto expected = torch::autograd::grad({reference}, {a, b}, {g});
+  test::expect_tensor_near(grads[0], expected[0], 1e-4);
+  test::expect_tensor_near(grads[1], expected[1], 1e-4);
+}
+}  // namespace
+
 TEST_F(FastKernelsTest, BatchedMatmulMatchesMatmulWithGradients) {
   // Small matrices take the vectorised kernel; 70x70x70 takes BLAS.
   for (int64_t n : {5, 70}) {
@@ -16,14 +29,8 @@ TEST_F(FastKernelsTest, BatchedMatmulMatchesMatmulWithGradients) {
       auto a = torch::randn({3, 2, n, n + 1}, torch::requires_grad());
       auto b = transpose_b ? torch::randn({3, 2, n + 2, n + 1}, torch::requires_grad())
                            : torch::randn({3, 2, n + 1, n + 2}, torch::requires_grad());
-      auto ours = batched_matmul(a, b, transpose_b);
-      auto reference = torch::matmul(a, transpose_b ? b.transpose(-2, -1) : b);
-      test::expect_tensor_near(ours, reference, 1e-4);
-      auto g = torch::randn_like(reference);
-      auto grads = torch::autograd::grad({ours}, {a, b}, {g});
-      auto expected = torch::autograd::grad({reference}, {a, b}, {g});
-      test::expect_tensor_near(grads[0], expected[0], 1e-4);
-      test::expect_tensor_near(grads[1], expected[1], 1e-4);
+      expect_same_values_and_gradients(batched_matmul(a, b, transpose_b),
+                                       torch::matmul(a, transpose_b ? b.transpose(-2, -1) : b), a, b);
     }
   }
 }
@@ -67,14 +74,7 @@ TEST_F(FastKernelsTest, ItemScoresMatchMatmulWithGradients) {
     for (int64_t items : {7, 1030}) {
       auto hidden = torch::randn({200, 24}, torch::requires_grad());
       auto vectors = torch::randn({items, 24}, torch::requires_grad());
-      auto ours = item_scores(hidden, vectors);
-      auto reference = torch::matmul(hidden, vectors.t());
-      test::expect_tensor_near(ours, reference, 1e-4);
-      auto g = torch::randn_like(reference);
-      auto grads = torch::autograd::grad({ours}, {hidden, vectors}, {g});
-      auto expected = torch::autograd::grad({reference}, {hidden, vectors}, {g});
-      test::expect_tensor_near(grads[0], expected[0], 1e-4);
-      test::expect_tensor_near(grads[1], expected[1], 1e-4);
+      expect_same_values_and_gradients(item_scores(hidden, vectors), torch::matmul(hidden, vectors.t()), hidden, vectors);
     }
   }
   at::set_num_threads(1);
