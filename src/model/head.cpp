@@ -42,15 +42,7 @@ torch::Tensor NextItemHeadImpl::item_vectors(const torch::Tensor& ids) {
 }
 
 torch::Tensor NextItemHeadImpl::logits(const torch::Tensor& hidden) {
-  torch::Tensor scores;
-  if (output) {
-    scores = output(hidden);
-  } else {
-    auto h = project(hidden);
-    auto sizes = h.sizes().vec();
-    sizes.back() = item_embedding_->weight.size(0);
-    scores = item_scores(h.reshape({-1, h.size(-1)}), item_embedding_->weight).view(sizes);
-  }
+  auto scores = output ? output(hidden) : torch::matmul(project(hidden), item_embedding_->weight.t());
   if (bias.defined()) scores = scores + bias;
   return scores / config_.temperature + reserved_bias;
 }

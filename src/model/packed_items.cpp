@@ -2,7 +2,6 @@
 
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
-#include <torch/autograd.h>
 #include <immintrin.h>
 
 #include <algorithm>
@@ -215,69 +214,6 @@ std::pair<at::Tensor, at::Tensor> PackedItems::top_k(const at::Tensor& query_in,
     }
   }
   return {values, ids};
-}
-
-at::Tensor PackedItems::scores(const at::Tensor& query_in) const {
-  SEQREC_ASSERT(query_in.dim() == 2 && query_in.size(1) == dim_ && query_in.device().is_cpu(),
-                "PackedItems::scores takes CPU queries [B, E]");
-  const auto query = query_in.to(at::kFloat).contiguous();
-  const int64_t B = query.size(0), E = dim_, scored = std::max<int64_t>(0, num_items_ - first_);
-  auto out = at::empty({B, scored}, query.options());
-  const int64_t groups = packed_.size(0);
-  if (B == 0 || groups == 0) return out;
-  const float* q = query.data_ptr<float>();
-  const float* packed = packed_.data_ptr<float>();
-  const float* b = bias_.defined() ? bias_.data_ptr<float>() : nullptr;
-  float* o = out.data_ptr<float>();
-  static const bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-  // Tasks are (block of items, chunk of rows); inside one, row tiles of kRows stream past a block that
-  // stays in L2. Row chunks keep both threads busy when the catalogue is a single block.
-  const int64_t blocks = (groups + kBlockGroups - 1) / kBlockGroups;
-  constexpr int64_t kChunkRows = 32 * kRows;
-  const int64_t chunks = (B + kChunkRows - 1) / kChunkRows;
-  at::parallel_for(0, blocks * chunks, 1, [&](int64_t t0, int64_t t1) {
-    const int64_t stride = kBlockGroups * kGroup;
-    std::vector<float> tile(kRows * stride);
-    for (int64_t task = t0; task < t1; ++task) {
-      const int64_t blk = task / chunks, chunk = task % chunks;
-      const int64_t g0 = blk * kBlockGroups, ng = std::min(kBlockGroups, groups - g0);
-      const int64_t j0 = g0 * kGroup, n = std::min(ng * kGroup, scored - j0);
-      for (int64_t r0 = chunk * kChunkRows; r0 < std::min(B, (chunk + 1) * kChunkRows); r0 += kRows) {
-        const int64_t rows = std::min(kRows, B - r0);
-        score_block(q + r0 * E, rows, E, packed + g0 * E * kGroup, ng, tile.data(), stride, avx2);
-        for (int64_t r = 0; r < rows; ++r) {
-          float* dst = o + (r0 + r) * scored + j0;
-          const float* src = tile.data() + r * stride;
-          if (b)
-            for (int64_t j = 0; j < n; ++j) dst[j] = src[j] + b[first_ + j0 + j];
-          else
-            std::copy(src, src + n, dst);
-        }
-      }
-    }
-  });
-  return out;
-}
-
-namespace {
-struct ItemScoresFunction : public torch::autograd::Function<ItemScoresFunction> {
-  static at::Tensor forward(torch::autograd::AutogradContext* ctx, const at::Tensor& hidden, const at::Tensor& vectors) {
-    ctx->save_for_backward({hidden, vectors});
-    return PackedItems(vectors, at::Tensor(), 0).scores(hidden);
-  }
-  static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx, torch::autograd::variable_list grads) {
-    const auto saved = ctx->get_saved_variables();
-    const auto& g = grads[0];
-    return {g.mm(saved[1]), g.t().mm(saved[0])};
-  }
-};
-}  // namespace
-
-at::Tensor item_scores(const at::Tensor& hidden, const at::Tensor& vectors) {
-  if (hidden.dim() != 2 || vectors.dim() != 2 || !hidden.device().is_cpu() || !vectors.device().is_cpu() ||
-      hidden.scalar_type() != at::kFloat || vectors.scalar_type() != at::kFloat)
-    return at::matmul(hidden, vectors.t());
-  return ItemScoresFunction::apply(hidden, vectors);
 }
 
 std::pair<at::Tensor, at::Tensor> top_k_inner_product(const at::Tensor& query, const at::Tensor& vectors,

@@ -66,20 +66,6 @@ TEST_F(FastKernelsTest, TopKInnerProductMatchesFullScoresAndTopk) {
   EXPECT_TRUE(torch::equal(all_values, torch::full({1, 3}, 2.0f)));
 }
 
-TEST_F(FastKernelsTest, ItemScoresMatchMatmulWithGradients) {
-  torch::manual_seed(3);
-  for (int threads : {1, 2}) {
-    at::set_num_threads(threads);
-    // 1,030 items: a full item block and a partial group; 200 rows: a partial row tile and two row chunks.
-    for (int64_t items : {7, 1030}) {
-      auto hidden = torch::randn({200, 24}, torch::requires_grad());
-      auto vectors = torch::randn({items, 24}, torch::requires_grad());
-      expect_same_values_and_gradients(item_scores(hidden, vectors), torch::matmul(hidden, vectors.t()), hidden, vectors);
-    }
-  }
-  at::set_num_threads(1);
-}
-
 TEST_F(FastKernelsTest, BatchedMatmulAcceptsNonContiguousViews) {
   auto x = torch::randn({4, 6, 3 * 8});
   auto heads = x.view({4, 6, 3, 2, 4}).permute({2, 0, 3, 1, 4});  // q, k, v as attention slices them

@@ -18,20 +18,12 @@ class PackedItems {
   /// {values [B, k'] float, ids [B, k'] int64}, best first (ties: the lower id), k' = min(k, N - first).
   /// Thread-safe; splits the catalogue over LibTorch's intra-op threads.
   std::pair<at::Tensor, at::Tensor> top_k(const at::Tensor& query, float temperature, int64_t k) const;
-  /// Every score, query [B, E] -> [B, N - first] (query · vectors[first + j] + bias), for the whole catalogue.
-  at::Tensor scores(const at::Tensor& query) const;
 
  private:
   at::Tensor packed_;  ///< [groups, E, 16]
   at::Tensor bias_;    ///< [N] or undefined
   int64_t num_items_, dim_, first_;
 };
-
-/// hidden [M, E] x vectors [N, E]^T -> [M, N] with autograd: the output layer's product. Float CPU tensors
-/// take PackedItems' kernel forward (OpenBLAS packs both operands on every call and, with E = 64 inner
-/// products, spends a third of its time packing); the backward products have long inner dimensions and go to
-/// at::mm. Other devices and dtypes use at::matmul.
-at::Tensor item_scores(const at::Tensor& hidden, const at::Tensor& vectors);
 
 /// One-off form of PackedItems(vectors, bias, first).top_k(query, temperature, k).
 std::pair<at::Tensor, at::Tensor> top_k_inner_product(const at::Tensor& query, const at::Tensor& vectors,
