@@ -81,18 +81,24 @@ class TopK {
     hi = _mm256_fmadd_ps(x, v1, hi);                               \
   }
 
-/// Six rows: 12 accumulators hide the FMA latency; per e, 2 loads + 6 broadcasts feed 12 FMAs.
-__attribute__((target("avx2,fma"))) void score_group6(const float* q, int64_t E, const float* group, float* scores,
-                                                      int64_t stride) {
+/// R <= 6 rows in one pass over the group: with 6, 12 accumulators hide the FMA latency and, per e,
+/// 2 loads + 6 broadcasts feed 12 FMAs. Fewer rows (small batches) still read the group once.
+template <int R>
+__attribute__((target("avx2,fma"))) void score_group_rows(const float* q, int64_t E, const float* group, float* scores,
+                                                          int64_t stride) {
   __m256 a0 = _mm256_setzero_ps(), b0 = a0, a1 = a0, b1 = a0, a2 = a0, b2 = a0, a3 = a0, b3 = a0, a4 = a0, b4 = a0,
          a5 = a0, b5 = a0;
   for (int64_t e = 0; e < E; ++e) {
     const __m256 v0 = _mm256_loadu_ps(group + e * kGroup), v1 = _mm256_loadu_ps(group + e * kGroup + 8);
-    SEQREC_FMA_ROW(0, a0, b0) SEQREC_FMA_ROW(1, a1, b1) SEQREC_FMA_ROW(2, a2, b2)
-    SEQREC_FMA_ROW(3, a3, b3) SEQREC_FMA_ROW(4, a4, b4) SEQREC_FMA_ROW(5, a5, b5)
+    SEQREC_FMA_ROW(0, a0, b0)
+    if constexpr (R > 1) SEQREC_FMA_ROW(1, a1, b1)
+    if constexpr (R > 2) SEQREC_FMA_ROW(2, a2, b2)
+    if constexpr (R > 3) SEQREC_FMA_ROW(3, a3, b3)
+    if constexpr (R > 4) SEQREC_FMA_ROW(4, a4, b4)
+    if constexpr (R > 5) SEQREC_FMA_ROW(5, a5, b5)
   }
   const __m256 out[12] = {a0, b0, a1, b1, a2, b2, a3, b3, a4, b4, a5, b5};
-  for (int r = 0; r < 6; ++r) {
+  for (int r = 0; r < R; ++r) {
     _mm256_storeu_ps(scores + r * stride, out[2 * r]);
     _mm256_storeu_ps(scores + r * stride + 8, out[2 * r + 1]);
   }
@@ -140,8 +146,15 @@ void score_block(const float* q, int64_t rows, int64_t E, const float* groups, i
       continue;
     }
     int64_t r = 0;
-    for (; r + kRows <= rows; r += kRows) score_group6(q + r * E, E, group, out + r * stride, stride);
-    for (; r < rows; ++r) score_group1(q + r * E, E, group, out + r * stride);
+    for (; r + kRows <= rows; r += kRows) score_group_rows<6>(q + r * E, E, group, out + r * stride, stride);
+    switch (rows - r) {
+      case 5: score_group_rows<5>(q + r * E, E, group, out + r * stride, stride); break;
+      case 4: score_group_rows<4>(q + r * E, E, group, out + r * stride, stride); break;
+      case 3: score_group_rows<3>(q + r * E, E, group, out + r * stride, stride); break;
+      case 2: score_group_rows<2>(q + r * E, E, group, out + r * stride, stride); break;
+      case 1: score_group1(q + r * E, E, group, out + r * stride); break;
+      default: break;
+    }
   }
 }
 

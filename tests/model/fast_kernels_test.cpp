@@ -42,7 +42,7 @@ TEST_F(FastKernelsTest, TopKInnerProductMatchesFullScoresAndTopk) {
   auto bias = torch::randn({2500});
   for (int threads : {1, 2}) {
     at::set_num_threads(threads);
-    for (int64_t rows : {1, 2, 5, 70}) {
+    for (int64_t rows : {1, 2, 3, 5, 70}) {
       auto query = torch::randn({rows, 16});
       for (const auto& b : {torch::Tensor(), bias}) {
         for (float temperature : {1.0f, 0.5f}) {
