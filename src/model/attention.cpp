@@ -40,12 +40,20 @@ MultiHeadAttentionImpl::MultiHeadAttentionImpl(int64_t d_model, int64_t num_head
   residual_dropout = register_module("residual_dropout", FastDropout(dropout));
 }
 
-torch::Tensor MultiHeadAttentionImpl::forward(const torch::Tensor& x, const torch::Tensor& blocked) {
+torch::Tensor MultiHeadAttentionImpl::forward(const torch::Tensor& x, const torch::Tensor& blocked,
+                                              const torch::Tensor& query_rows) {
   const int64_t B = x.size(0), L = x.size(1), D = x.size(2), H = num_heads_, Dh = D / H;
   auto heads = qkv(x).view({B, L, 3, H, Dh}).permute({2, 0, 3, 1, 4});  // [3, B, H, L, Dh]
-  auto scores = batched_matmul(heads[0], heads[1], /*transpose_b=*/true) / std::sqrt(static_cast<double>(Dh));
-  auto weights = attention_dropout(masked_softmax(scores, blocked));
-  auto context = batched_matmul(weights, heads[2]).transpose(1, 2).reshape({B, L, D});
+  auto queries = heads[0];
+  auto mask = blocked;
+  if (query_rows.defined()) {
+    queries = queries.gather(2, query_rows.view({B, 1, 1, 1}).expand({B, H, 1, Dh}));
+    mask = blocked.expand({B, 1, L, L}).gather(2, query_rows.view({B, 1, 1, 1}).expand({B, 1, 1, L}));
+  }
+  const int64_t Lq = queries.size(2);
+  auto scores = batched_matmul(queries, heads[1], /*transpose_b=*/true) / std::sqrt(static_cast<double>(Dh));
+  auto weights = attention_dropout(masked_softmax(scores, mask));
+  auto context = batched_matmul(weights, heads[2]).transpose(1, 2).reshape({B, Lq, D});
   return residual_dropout(out(context));
 }
 
@@ -62,7 +70,18 @@ TransformerLayerImpl::TransformerLayerImpl(int64_t d_model, int64_t num_heads, i
   mlp_dropout = register_module("mlp_dropout", FastDropout(dropout));
 }
 
-torch::Tensor TransformerLayerImpl::forward(const torch::Tensor& x, const torch::Tensor& blocked) {
+torch::Tensor TransformerLayerImpl::forward(const torch::Tensor& x, const torch::Tensor& blocked,
+                                            const torch::Tensor& query_rows) {
+  if (query_rows.defined()) {
+    // Attention reads every position; its residual, the MLP and the norms only the query rows.
+    auto rows = x.gather(1, query_rows.view({-1, 1, 1}).expand({x.size(0), 1, x.size(2)}));
+    if (pre_norm_) {
+      auto h = rows + attention(ln_1(x), blocked, query_rows);
+      return h + mlp_dropout(mlp_out(activate(mlp_in(ln_2(h)), relu_)));
+    }
+    auto h = ln_1(rows + attention(x, blocked, query_rows));
+    return ln_2(h + mlp_dropout(mlp_out(activate(mlp_in(h), relu_))));
+  }
   if (pre_norm_) {
     auto h = x + attention(ln_1(x), blocked);
     return h + mlp_dropout(mlp_out(activate(mlp_in(ln_2(h)), relu_)));

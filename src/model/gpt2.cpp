@@ -17,7 +17,10 @@ Gpt2BodyImpl::Gpt2BodyImpl(const ModelConfig& c) {
 torch::Tensor Gpt2BodyImpl::forward(const BodyInput& in) {
   auto h = embedding_dropout(add_positions(in.hidden, position_embedding));
   auto blocked = attention_block_mask(in.padding, h.size(1), /*causal=*/true, in.perm_mask);
-  for (const auto& block : *blocks) h = block->as<TransformerLayer>()->forward(h, blocked);
+  // Scoring the next item needs one position per row: the last block computes only those.
+  const bool rows_only = in.query_rows.defined() && !in.target_mapping.defined();
+  for (size_t i = 0; i < blocks->size(); ++i)
+    h = blocks->ptr(i)->as<TransformerLayer>()->forward(h, blocked, rows_only && i + 1 == blocks->size() ? in.query_rows : torch::Tensor());
   h = ln_final(h);
   return in.target_mapping.defined() ? map_targets(h, in.target_mapping) : h;
 }

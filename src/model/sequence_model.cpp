@@ -38,7 +38,7 @@ int64_t SequenceModelImpl::training_sequence_length() const {
   return resolved_.max_length + 1;
 }
 
-torch::Tensor SequenceModelImpl::encode(const MaskedBatch& batch, const FeatureMap& features) {
+torch::Tensor SequenceModelImpl::encode(const MaskedBatch& batch, const FeatureMap& features, const torch::Tensor& query_rows) {
   SEQREC_CHECK(batch.inputs.dim() == 2, "model input must be [batch, length], got ", batch.inputs.sizes());
   SEQREC_CHECK(batch.inputs.size(1) <= resolved_.max_length + 1, "sequence length ", batch.inputs.size(1),
                " exceeds the model's max_length ", resolved_.max_length);
@@ -48,6 +48,7 @@ torch::Tensor SequenceModelImpl::encode(const MaskedBatch& batch, const FeatureM
   in.causal = scheme_ == MaskingScheme::kClm;
   in.perm_mask = batch.perm_mask;
   in.target_mapping = batch.target_mapping;
+  in.query_rows = query_rows;
   return body->forward(in);
 }
 
@@ -127,9 +128,10 @@ torch::Tensor SequenceModelImpl::next_item_hidden(const torch::Tensor& items, co
     MaskedBatch batch;
     batch.inputs = items;
     batch.masked = torch::zeros_like(items, items.options().dtype(torch::kBool));
-    auto hidden = encode(batch);
-    auto last = (lengths - 1).clamp_min(0).view({-1, 1, 1}).expand({hidden.size(0), 1, hidden.size(2)});
-    return hidden.gather(1, last).squeeze(1);
+    const auto last = (lengths - 1).clamp_min(0);
+    auto hidden = encode(batch, {}, last);
+    if (hidden.size(1) == 1) return hidden.squeeze(1);  // the body computed only the last positions
+    return hidden.gather(1, last.view({-1, 1, 1}).expand({hidden.size(0), 1, hidden.size(2)})).squeeze(1);
   }
   auto batch = mask_last_for_inference(items, lengths, scheme_ == MaskingScheme::kPlm);
   auto hidden = encode(batch);

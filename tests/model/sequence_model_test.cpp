@@ -151,6 +151,23 @@ INSTANTIATE_TEST_SUITE_P(Bodies, SaveLoadTest,
 
 using SequenceModelTest = seqrec::test::TempDirTest;
 
+TEST_F(SequenceModelTest, ScoringOnlyTheLastPositionsMatchesTheFullSequence) {
+  // GPT-2 computes only each row's last position in its final block when scoring; the result must be the
+  // full forward's, for rows of different lengths (padding and the causal mask gathered per row).
+  for (const char* architecture : {"gpt2", "bert"}) {
+    auto c = tiny_config(architecture, "clm");
+    c.num_layers = 2;
+    auto model = build(c);
+    model->eval();
+    torch::NoGradGuard no_grad;
+    auto items = torch::tensor({{3, 4, 5, 6, 7}, {7, 8, 0, 0, 0}, {9, 0, 0, 0, 0}}, torch::kLong);
+    auto lengths = torch::tensor({5, 2, 1}, torch::kLong);
+    auto full = causal_hidden(*model, items);
+    auto expected = torch::stack({full[0][4], full[1][1], full[2][0]});
+    seqrec::test::expect_tensor_near(model->next_item_hidden(items, lengths), expected, 1e-5);
+  }
+}
+
 TEST_F(SequenceModelTest, ReadsSeqrec01Gpt2Checkpoints) {
   // seqrec 0.1 saved a flat GPT-2: item_embedding, position_embedding, blocks, ln_final, reserved_bias.
   auto c = tiny_config("gpt2");

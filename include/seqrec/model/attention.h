@@ -22,8 +22,9 @@ torch::Tensor attention_block_mask(const torch::Tensor& key_padding, int64_t num
 class MultiHeadAttentionImpl : public torch::nn::Module {
  public:
   MultiHeadAttentionImpl(int64_t d_model, int64_t num_heads, double dropout);
-  /// x: [B, L, D]; blocked: [B, 1, L, L] bool. Returns [B, L, D].
-  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& blocked);
+  /// x: [B, L, D]; blocked: [B, 1, L, L] bool. Returns [B, L, D], or with query_rows [B] (one query position
+  /// per row; keys and values stay every position) [B, 1, D].
+  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& blocked, const torch::Tensor& query_rows = {});
 
   torch::nn::Linear qkv{nullptr}, out{nullptr};
   FastDropout attention_dropout{nullptr}, residual_dropout{nullptr};
@@ -39,7 +40,8 @@ class TransformerLayerImpl : public torch::nn::Module {
  public:
   TransformerLayerImpl(int64_t d_model, int64_t num_heads, int64_t inner_size, double dropout, bool pre_norm,
                        const std::string& activation);
-  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& blocked);
+  /// [B, L, D], or [B, 1, D] for the positions query_rows [B] when given (the rest of the layer is skipped).
+  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& blocked, const torch::Tensor& query_rows = {});
 
   torch::nn::LayerNorm ln_1{nullptr}, ln_2{nullptr};
   MultiHeadAttention attention{nullptr};

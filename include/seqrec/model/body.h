@@ -14,12 +14,15 @@ struct BodyInput {
   bool causal = false;           ///< query i sees keys <= i only (enforced inside attention)
   torch::Tensor perm_mask;       ///< plm: [B, L, L] bool, true where query i must not see key j; else undefined
   torch::Tensor target_mapping;  ///< plm: [B, P, L] float; the body then returns the P mapped positions
+  /// [B] int64, or undefined: only the output at this position of each row is needed (scoring the next item).
+  /// A body may then return [B, 1, D] and skip the other positions where its last layer allows (GPT-2 does).
+  torch::Tensor query_rows;
 };
 
 /// A sequence encoder: gpt2, bert, albert, electra, xlnet, transfo_xl, gru or lstm (one file each).
 class BodyImpl : public torch::nn::Module {
  public:
-  /// Returns [B, L, D], or [B, P, D] when input.target_mapping is defined.
+  /// Returns [B, L, D], [B, P, D] when input.target_mapping is defined, or [B, 1, D] when it honours query_rows.
   virtual torch::Tensor forward(const BodyInput& input) = 0;
 };
 

@@ -29,7 +29,8 @@ class SequenceModelImpl : public SessionModel {
   /// The training loss with side features and session-task targets (by column name).
   torch::Tensor training_loss(const torch::Tensor& items, const FeatureMap& features, const FeatureMap& task_targets);
   /// Body output for a masked batch ([B, L, D], or [B, P, D] under plm's target mapping).
-  torch::Tensor encode(const MaskedBatch& batch, const FeatureMap& features = {});
+  /// With query_rows [B], only that position of each row is needed; the result may then be [B, 1, D].
+  torch::Tensor encode(const MaskedBatch& batch, const FeatureMap& features = {}, const torch::Tensor& query_rows = {});
   /// Session-task outputs ([B] each, in config order) for sessions items [B, L] (lengths [B]).
   std::vector<torch::Tensor> task_outputs(const torch::Tensor& items, const torch::Tensor& lengths, const FeatureMap& features = {});
 
