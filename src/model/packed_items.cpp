@@ -74,9 +74,9 @@ class TopK {
 
 // scores[r][0..16) = q[r] · the 16 items of one packed group ([E][16]). The accumulators are named
 // variables, not arrays: GCC spills __m256 arrays to the stack on every iteration.
-#define SEQREC_FMA_ROW(r, lo, hi)                                  \
+#define SEQREC_FMA_ROW(r, k, lo, hi)                               \
   {                                                                \
-    const __m256 x = _mm256_broadcast_ss(q + (r) * E + e);         \
+    const __m256 x = _mm256_broadcast_ss(q + (r) * E + (k));       \
     lo = _mm256_fmadd_ps(x, v0, lo);                               \
     hi = _mm256_fmadd_ps(x, v1, hi);                               \
   }
@@ -90,12 +90,12 @@ __attribute__((target("avx2,fma"))) void score_group_rows(const float* q, int64_
          a5 = a0, b5 = a0;
   for (int64_t e = 0; e < E; ++e) {
     const __m256 v0 = _mm256_loadu_ps(group + e * kGroup), v1 = _mm256_loadu_ps(group + e * kGroup + 8);
-    SEQREC_FMA_ROW(0, a0, b0)
-    if constexpr (R > 1) SEQREC_FMA_ROW(1, a1, b1)
-    if constexpr (R > 2) SEQREC_FMA_ROW(2, a2, b2)
-    if constexpr (R > 3) SEQREC_FMA_ROW(3, a3, b3)
-    if constexpr (R > 4) SEQREC_FMA_ROW(4, a4, b4)
-    if constexpr (R > 5) SEQREC_FMA_ROW(5, a5, b5)
+    SEQREC_FMA_ROW(0, e, a0, b0)
+    if constexpr (R > 1) SEQREC_FMA_ROW(1, e, a1, b1)
+    if constexpr (R > 2) SEQREC_FMA_ROW(2, e, a2, b2)
+    if constexpr (R > 3) SEQREC_FMA_ROW(3, e, a3, b3)
+    if constexpr (R > 4) SEQREC_FMA_ROW(4, e, a4, b4)
+    if constexpr (R > 5) SEQREC_FMA_ROW(5, e, a5, b5)
   }
   const __m256 out[12] = {a0, b0, a1, b1, a2, b2, a3, b3, a4, b4, a5, b5};
   for (int r = 0; r < R; ++r) {
@@ -110,16 +110,14 @@ __attribute__((target("avx2,fma"))) void score_group1(const float* q, int64_t E,
   int64_t e = 0;
   for (; e + 1 < E; e += 2) {
     __m256 v0 = _mm256_loadu_ps(group + e * kGroup), v1 = _mm256_loadu_ps(group + e * kGroup + 8);
-    SEQREC_FMA_ROW(0, a0, b0)
-    ++e;
-    v0 = _mm256_loadu_ps(group + e * kGroup);
-    v1 = _mm256_loadu_ps(group + e * kGroup + 8);
-    SEQREC_FMA_ROW(0, a1, b1)
-    --e;
+    SEQREC_FMA_ROW(0, e, a0, b0)
+    v0 = _mm256_loadu_ps(group + (e + 1) * kGroup);
+    v1 = _mm256_loadu_ps(group + (e + 1) * kGroup + 8);
+    SEQREC_FMA_ROW(0, e + 1, a1, b1)
   }
-  for (; e < E; ++e) {
+  if (e < E) {
     const __m256 v0 = _mm256_loadu_ps(group + e * kGroup), v1 = _mm256_loadu_ps(group + e * kGroup + 8);
-    SEQREC_FMA_ROW(0, a0, b0)
+    SEQREC_FMA_ROW(0, e, a0, b0)
   }
   _mm256_storeu_ps(scores, _mm256_add_ps(a0, a1));
   _mm256_storeu_ps(scores + 8, _mm256_add_ps(b0, b1));

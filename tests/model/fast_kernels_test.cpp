@@ -59,6 +59,15 @@ TEST_F(FastKernelsTest, TopKInnerProductMatchesFullScoresAndTopk) {
     }
   }
   at::set_num_threads(1);
+  // An odd vector size takes the one-row kernel's tail step.
+  auto odd = torch::randn({40, 5});
+  for (int64_t rows : {1, 3}) {
+    auto query = torch::randn({rows, 5});
+    auto [expected_values, expected_ids] = torch::matmul(query, odd.t()).slice(1, 3).topk(7, 1);
+    auto [values, ids] = top_k_inner_product(query, odd, torch::Tensor(), 1.0f, 7, 3);
+    test::expect_tensor_near(values, expected_values, 1e-5);
+    EXPECT_TRUE(torch::equal(ids, expected_ids + 3));
+  }
   // k beyond the catalogue gives every scorable item once; ties go to the lower id.
   auto [all_values, all_ids] = top_k_inner_product(torch::ones({1, 2}), torch::ones({6, 2}), torch::Tensor(), 1.0f, 10, 3);
   ASSERT_EQ(all_ids.size(1), 3);
