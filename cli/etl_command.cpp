@@ -103,7 +103,7 @@ void add_workflow_flags(CLI::App* cmd, WorkflowFlags& f, const std::string& work
 void add_workflow_subcommands(CLI::App* etl) {
   auto fit = std::make_shared<WorkflowFlags>();
   auto* fit_cmd = etl->add_subcommand("fit", "statistics pass: workflow file + events -> fitted workflow folder");
-  add_workflow_flags(fit_cmd, *fit, "workflow file (JSON)", "fitted workflow folder to write");
+  add_workflow_flags(fit_cmd, *fit, "workflow file (JSON, or YAML as .yaml/.yml)", "fitted workflow folder to write");
   fit_cmd->callback([fit] {
     auto workflow = etl::Workflow::from_file(fit->workflow);
     auto run = fit->run();
@@ -127,7 +127,7 @@ void add_workflow_subcommands(CLI::App* etl) {
 
   auto run = std::make_shared<WorkflowFlags>();
   auto* run_cmd = etl->add_subcommand("run", "fit and transform in one pass over the events");
-  add_workflow_flags(run_cmd, *run, "workflow file (JSON)", "output folder: workflow/, sessions/, schema.json, schema.pbtxt");
+  add_workflow_flags(run_cmd, *run, "workflow file (JSON, or YAML as .yaml/.yml)", "output folder: workflow/, sessions/, schema.json, schema.pbtxt");
   run_cmd->callback([run] {
     auto workflow = etl::Workflow::from_file(run->workflow);
     auto s = workflow.run(run->inputs, run->out, run->run());

@@ -7,6 +7,10 @@
 
 namespace seqrec::etl {
 
+std::string row_excerpt(std::string_view text) {
+  return text.size() > 200 ? std::string(text.substr(0, 200)) + "..." : std::string(text);
+}
+
 std::string delimiter_name(char d) {
   switch (d) {
     case ',': return "comma";

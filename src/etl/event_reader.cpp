@@ -17,12 +17,6 @@ using nlohmann::json;
 
 namespace {
 
-constexpr size_t kMaxReasonsKept = 5;
-
-std::string excerpt(std::string_view text) {
-  return text.size() > 200 ? std::string(text.substr(0, 200)) + "..." : std::string(text);
-}
-
 bool ends_with(const std::string& s, const std::string& suffix) {
   return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
@@ -309,7 +303,7 @@ bool append_text_value(std::string_view text, const InputColumn& spec, Column& c
       int64_t v = 0;
       auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
       if (ec != std::errc() || end != text.data() + text.size()) {
-        *problem = "cannot parse '" + excerpt(text) + "' as an integer";
+        *problem = "cannot parse '" + row_excerpt(text) + "' as an integer";
         return false;
       }
       column.ints.push_back(v);
@@ -319,7 +313,7 @@ bool append_text_value(std::string_view text, const InputColumn& spec, Column& c
       double v = 0;
       auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
       if (ec != std::errc() || end != text.data() + text.size()) {
-        *problem = "cannot parse '" + excerpt(text) + "' as a number";
+        *problem = "cannot parse '" + row_excerpt(text) + "' as a number";
         return false;
       }
       column.floats.push_back(v);
@@ -328,7 +322,7 @@ bool append_text_value(std::string_view text, const InputColumn& spec, Column& c
     case DType::kTimestamp: {
       auto ts = parse_timestamp_ms(text, spec.format);
       if (!ts) {
-        *problem = "cannot parse '" + excerpt(text) + "' as a timestamp (format " + to_string(spec.format) +
+        *problem = "cannot parse '" + row_excerpt(text) + "' as a timestamp (format " + to_string(spec.format) +
                    ": epoch seconds, milliseconds or ISO-8601)";
         return false;
       }
@@ -441,10 +435,10 @@ void read_frames(const std::string& path, const InputSpec& spec, const ReaderOpt
         std::string where = path + ":" + std::to_string(line);
         std::string reason = layout.format == "jsonl" ? where + ": " + bad.reason : where + bad.reason;
         if (strict)
-          throw InvalidInput(reason + "; row: '" + excerpt(bad.row) +
+          throw InvalidInput(reason + "; row: '" + row_excerpt(bad.row) +
                              "' (use --on-bad-row=skip or quarantine to count and set bad rows aside)");
         ++stats.rows_skipped;
-        if (stats.first_skip_reasons.size() < kMaxReasonsKept) stats.first_skip_reasons.push_back(reason);
+        if (stats.first_skip_reasons.size() < kMaxSkipReasonsKept) stats.first_skip_reasons.push_back(reason);
         if (spec.on_bad_row == "quarantine") {
           SEQREC_CHECK(!options.quarantine.empty(), "on_bad_row=quarantine needs a rejects file");
           if (!quarantine.is_open()) {

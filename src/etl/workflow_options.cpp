@@ -12,11 +12,6 @@ namespace seqrec::etl {
 using nlohmann::json;
 
 namespace {
-constexpr size_t kMaxReasonsKept = 5;
-
-std::string row_excerpt(std::string_view text) {
-  return text.size() > 200 ? std::string(text.substr(0, 200)) + "..." : std::string(text);
-}
 
 bool parse_int(const std::string& s, int64_t& out) {
   auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
@@ -261,7 +256,7 @@ std::vector<Event> read_events(const std::string& path, const WorkflowOptions& o
         throw InvalidInput(problem + "; row: '" + row_excerpt(reader.line_text()) +
                            "' (use --on-bad-row=skip to count and skip bad rows)");
       ++stats.rows_skipped;
-      if (stats.first_skip_reasons.size() < kMaxReasonsKept) stats.first_skip_reasons.push_back(problem);
+      if (stats.first_skip_reasons.size() < kMaxSkipReasonsKept) stats.first_skip_reasons.push_back(problem);
       continue;
     }
     events.push_back(std::move(e));

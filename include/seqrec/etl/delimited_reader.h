@@ -1,4 +1,5 @@
 #pragma once
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -40,5 +41,10 @@ class DelimitedReader {
 
 /// Human name of a delimiter for messages: "comma", "tab", ...
 std::string delimiter_name(char delimiter);
+
+/// A row (or field) as error messages quote it: at most 200 characters, then "...".
+std::string row_excerpt(std::string_view text);
+/// How many skip reasons a read keeps for its summary (the count covers them all).
+constexpr size_t kMaxSkipReasonsKept = 5;
 
 }  // namespace seqrec::etl
