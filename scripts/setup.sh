@@ -8,7 +8,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   nlohmann-json3-dev libcli11-dev
   libcpp-httplib-dev libgrpc++-dev protobuf-compiler protobuf-compiler-grpc curl
-  libyaml-cpp-dev
+  libyaml-cpp-dev libjemalloc-dev
   zlib1g-dev gzip
 )
 

@@ -6,6 +6,7 @@
 
 #include <thread>
 
+#include "seqrec/common/cpu_allocator.h"
 #include "seqrec/common/error.h"
 
 namespace seqrec {
@@ -14,6 +15,7 @@ void set_threads(int threads) {
   SEQREC_CHECK(threads >= 0, "--threads must be >= 0 (0 = all cores), got ", threads);
   if (threads == 0) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   at::set_num_threads(threads);
+  use_huge_pages_for_large_tensors();
 }
 
 c10::Device parse_device(const std::string& name) {

@@ -40,10 +40,29 @@ MultiHeadAttentionImpl::MultiHeadAttentionImpl(int64_t d_model, int64_t num_head
   residual_dropout = register_module("residual_dropout", FastDropout(dropout));
 }
 
-torch::Tensor MultiHeadAttentionImpl::forward(const torch::Tensor& x, const torch::Tensor& blocked,
-                                              const torch::Tensor& query_rows) {
-  const int64_t B = x.size(0), L = x.size(1), D = x.size(2), H = num_heads_, Dh = D / H;
-  auto heads = qkv(x).view({B, L, 3, H, Dh}).permute({2, 0, 3, 1, 4});  // [3, B, H, L, Dh]
+TokenPacking TokenPacking::of(const torch::Tensor& padding) {
+  TokenPacking p;
+  p.batch = padding.size(0);
+  p.length = padding.size(1);
+  p.index = padding.logical_not().reshape({-1}).nonzero().squeeze(1);
+  return p;
+}
+
+bool TokenPacking::worthwhile() const { return index.size(0) * 10 <= batch * length * 9; }
+
+torch::Tensor TokenPacking::pack(const torch::Tensor& x) const {
+  return x.reshape({batch * length, x.size(-1)}).index_select(0, index);
+}
+
+torch::Tensor TokenPacking::unpack(const torch::Tensor& rows) const {
+  const int64_t C = rows.size(1);
+  return torch::zeros({batch * length, C}, rows.options()).index_copy(0, index, rows).view({batch, length, C});
+}
+
+torch::Tensor MultiHeadAttentionImpl::attend(const torch::Tensor& projected, const torch::Tensor& blocked,
+                                             const torch::Tensor& query_rows) {
+  const int64_t B = projected.size(0), L = projected.size(1), D = projected.size(2) / 3, H = num_heads_, Dh = D / H;
+  auto heads = projected.view({B, L, 3, H, Dh}).permute({2, 0, 3, 1, 4});  // [3, B, H, L, Dh]
   auto queries = heads[0];
   auto mask = blocked;
   if (query_rows.defined()) {
@@ -53,8 +72,18 @@ torch::Tensor MultiHeadAttentionImpl::forward(const torch::Tensor& x, const torc
   const int64_t Lq = queries.size(2);
   auto scores = batched_matmul(queries, heads[1], /*transpose_b=*/true) / std::sqrt(static_cast<double>(Dh));
   auto weights = attention_dropout(masked_softmax(scores, mask));
-  auto context = batched_matmul(weights, heads[2]).transpose(1, 2).reshape({B, Lq, D});
-  return residual_dropout(out(context));
+  return batched_matmul(weights, heads[2]).transpose(1, 2).reshape({B, Lq, D});
+}
+
+torch::Tensor MultiHeadAttentionImpl::forward(const torch::Tensor& x, const torch::Tensor& blocked,
+                                              const torch::Tensor& query_rows) {
+  return residual_dropout(out(attend(qkv(x), blocked, query_rows)));
+}
+
+torch::Tensor MultiHeadAttentionImpl::forward_packed(const torch::Tensor& rows, const torch::Tensor& blocked,
+                                                     const TokenPacking& packing) {
+  auto context = attend(packing.unpack(qkv(rows)), blocked, {});
+  return residual_dropout(out(packing.pack(context)));
 }
 
 torch::Tensor activate(const torch::Tensor& x, bool relu) { return relu ? torch::relu(x) : F::gelu(x); }
@@ -77,17 +106,31 @@ torch::Tensor TransformerLayerImpl::forward(const torch::Tensor& x, const torch:
     auto rows = x.gather(1, query_rows.view({-1, 1, 1}).expand({x.size(0), 1, x.size(2)}));
     if (pre_norm_) {
       auto h = rows + attention(ln_1(x), blocked, query_rows);
-      return h + mlp_dropout(mlp_out(activate(mlp_in(ln_2(h)), relu_)));
+      return h + mlp(ln_2(h));
     }
     auto h = ln_1(rows + attention(x, blocked, query_rows));
-    return ln_2(h + mlp_dropout(mlp_out(activate(mlp_in(h), relu_))));
+    return ln_2(h + mlp(h));
   }
   if (pre_norm_) {
     auto h = x + attention(ln_1(x), blocked);
-    return h + mlp_dropout(mlp_out(activate(mlp_in(ln_2(h)), relu_)));
+    return h + mlp(ln_2(h));
   }
   auto h = ln_1(x + attention(x, blocked));
-  return ln_2(h + mlp_dropout(mlp_out(activate(mlp_in(h), relu_))));
+  return ln_2(h + mlp(h));
+}
+
+torch::Tensor TransformerLayerImpl::forward_packed(const torch::Tensor& rows, const torch::Tensor& blocked,
+                                                   const TokenPacking& packing) {
+  if (pre_norm_) {
+    auto h = rows + attention->forward_packed(ln_1(rows), blocked, packing);
+    return h + mlp(ln_2(h));
+  }
+  auto h = ln_1(rows + attention->forward_packed(rows, blocked, packing));
+  return ln_2(h + mlp(h));
+}
+
+torch::Tensor TransformerLayerImpl::mlp(const torch::Tensor& x) {
+  return mlp_dropout(mlp_out(activate(mlp_in(x), relu_)));
 }
 
 void init_transformer_weights(torch::nn::Module& module) {

@@ -15,10 +15,19 @@ Gpt2BodyImpl::Gpt2BodyImpl(const ModelConfig& c) {
 }
 
 torch::Tensor Gpt2BodyImpl::forward(const BodyInput& in) {
-  auto h = embedding_dropout(add_positions(in.hidden, position_embedding));
-  auto blocked = attention_block_mask(in.padding, h.size(1), /*causal=*/true, in.perm_mask);
+  auto blocked = attention_block_mask(in.padding, in.hidden.size(1), /*causal=*/true, in.perm_mask);
   // Scoring the next item needs one position per row: the last block computes only those.
   const bool rows_only = in.query_rows.defined() && !in.target_mapping.defined();
+  if (!rows_only && !in.target_mapping.defined()) {
+    // Every position (training): token-wise work on the real tokens only.
+    auto packing = TokenPacking::of(in.padding);
+    if (packing.worthwhile()) {
+      auto rows = embedding_dropout(packing.pack(add_positions(in.hidden, position_embedding)));
+      for (const auto& block : *blocks) rows = block->as<TransformerLayer>()->forward_packed(rows, blocked, packing);
+      return packing.unpack(ln_final(rows));
+    }
+  }
+  auto h = embedding_dropout(add_positions(in.hidden, position_embedding));
   for (size_t i = 0; i < blocks->size(); ++i)
     h = blocks->ptr(i)->as<TransformerLayer>()->forward(h, blocked, rows_only && i + 1 == blocks->size() ? in.query_rows : torch::Tensor());
   h = ln_final(h);

@@ -168,6 +168,24 @@ TEST_F(SequenceModelTest, ScoringOnlyTheLastPositionsMatchesTheFullSequence) {
   }
 }
 
+TEST_F(SequenceModelTest, PackedTokensMatchTheUnpaddedForward) {
+  // A mostly padded batch runs its token-wise layers on the real tokens only (TokenPacking); every row must
+  // get exactly what it gets alone, without padding (the unpacked path), and zeros on its padding.
+  for (const Case& m : {Case{"gpt2", "clm"}, Case{"bert", "mlm"}, Case{"bert", "clm"}}) {
+    auto model = build(tiny_config(m.architecture, m.masking));
+    model->eval();
+    torch::NoGradGuard no_grad;
+    auto items = torch::tensor({{3, 4, 5, 6, 7, 8}, {7, 8, 0, 0, 0, 0}, {9, 0, 0, 0, 0, 0}}, torch::kLong);
+    const std::vector<int64_t> lengths{6, 2, 1};
+    auto packed = causal_hidden(*model, items);
+    for (int64_t b = 0; b < 3; ++b) {
+      auto alone = causal_hidden(*model, items.slice(0, b, b + 1).slice(1, 0, lengths[b]));
+      seqrec::test::expect_tensor_near(packed[b].slice(0, 0, lengths[b]), alone[0], 1e-5);
+      EXPECT_TRUE(packed[b].slice(0, lengths[b]).eq(0).all().item<bool>()) << m.architecture << " row " << b;
+    }
+  }
+}
+
 TEST_F(SequenceModelTest, ReadsSeqrec01Gpt2Checkpoints) {
   // seqrec 0.1 saved a flat GPT-2: item_embedding, position_embedding, blocks, ln_final, reserved_bias.
   auto c = tiny_config("gpt2");

@@ -5,7 +5,8 @@
 
 namespace seqrec {
 
-/// Sets LibTorch's intra-op threads; 0 means every core (LibTorch's OpenMP would start with 1 here).
+/// Sets LibTorch's intra-op threads; 0 means every core (LibTorch's OpenMP would start with 1 here). Also
+/// turns on huge pages for large tensors (common/cpu_allocator.h).
 void set_threads(int threads);
 
 /// Parses "cpu", "cuda", "cuda:N" or "auto" (CUDA when available, else CPU).

@@ -18,6 +18,20 @@ torch::Tensor masked_softmax(const torch::Tensor& scores, const torch::Tensor& b
 torch::Tensor attention_block_mask(const torch::Tensor& key_padding, int64_t num_queries, bool causal,
                                    const torch::Tensor& extra = {});
 
+/// The real (non-padding) tokens of a [B, L] batch as rows of x.view({B * L, ...}). Token-wise layers (projections,
+/// MLP, norms, dropout) then run on those rows only; attention unpacks them to [B, L, ...] and back. Training
+/// batches are mostly padding (sessions padded to the longest in the batch), so this skips most of their work.
+struct TokenPacking {
+  torch::Tensor index;  ///< [N] int64: b * L + l for every real token, in order
+  int64_t batch = 0, length = 0;
+
+  static TokenPacking of(const torch::Tensor& padding);  ///< padding: [B, L] bool, true on padding
+  /// True when at least 10% of the positions are padding (below that, packing costs more than it saves).
+  bool worthwhile() const;
+  torch::Tensor pack(const torch::Tensor& x) const;       ///< [B, L, C] -> [N, C]
+  torch::Tensor unpack(const torch::Tensor& rows) const;  ///< [N, C] -> [B, L, C], zeros on padding
+};
+
 /// Multi-head scaled dot-product self-attention (one fused q/k/v projection).
 class MultiHeadAttentionImpl : public torch::nn::Module {
  public:
@@ -25,11 +39,16 @@ class MultiHeadAttentionImpl : public torch::nn::Module {
   /// x: [B, L, D]; blocked: [B, 1, L, L] bool. Returns [B, L, D], or with query_rows [B] (one query position
   /// per row; keys and values stay every position) [B, 1, D].
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& blocked, const torch::Tensor& query_rows = {});
+  /// The same on packed rows [N, D] of `packing`'s tokens; returns [N, D].
+  torch::Tensor forward_packed(const torch::Tensor& rows, const torch::Tensor& blocked, const TokenPacking& packing);
 
   torch::nn::Linear qkv{nullptr}, out{nullptr};
   FastDropout attention_dropout{nullptr}, residual_dropout{nullptr};
 
  private:
+  /// projected: qkv's output [B, L, 3D]. Returns the heads' context [B, Lq, D] (Lq = 1 with query_rows).
+  torch::Tensor attend(const torch::Tensor& projected, const torch::Tensor& blocked, const torch::Tensor& query_rows);
+
   int64_t num_heads_;
 };
 TORCH_MODULE(MultiHeadAttention);
@@ -42,6 +61,8 @@ class TransformerLayerImpl : public torch::nn::Module {
                        const std::string& activation);
   /// [B, L, D], or [B, 1, D] for the positions query_rows [B] when given (the rest of the layer is skipped).
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& blocked, const torch::Tensor& query_rows = {});
+  /// The same on packed rows [N, D] of `packing`'s tokens (see TokenPacking); returns [N, D].
+  torch::Tensor forward_packed(const torch::Tensor& rows, const torch::Tensor& blocked, const TokenPacking& packing);
 
   torch::nn::LayerNorm ln_1{nullptr}, ln_2{nullptr};
   MultiHeadAttention attention{nullptr};
@@ -49,6 +70,8 @@ class TransformerLayerImpl : public torch::nn::Module {
   FastDropout mlp_dropout{nullptr};
 
  private:
+  torch::Tensor mlp(const torch::Tensor& x);
+
   bool pre_norm_;
   bool relu_;
 };
