@@ -9,6 +9,14 @@
 #include <sys/mman.h>
 #endif
 
+// jemalloc (linked as malloc where found, CMakeLists.txt) reads its options from this symbol. Freed pages stay
+// mapped for reuse instead of decaying back to the kernel: a training step frees and re-allocates the same
+// sizes, and the default 10 s decay cost 1.27 M page faults (21% of the CPU time) in 3 epochs on UCI, 30 k
+// without it. Peak memory is unchanged; memory is not handed back after a peak. MALLOC_CONF still overrides.
+extern "C" {
+__attribute__((visibility("default"))) const char* malloc_conf = "dirty_decay_ms:-1,muzzy_decay_ms:-1";
+}
+
 namespace seqrec {
 
 namespace {
