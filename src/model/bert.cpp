@@ -8,7 +8,7 @@ BertBodyImpl::BertBodyImpl(const ModelConfig& c, bool share_layers, int64_t num_
     : depth_(num_layers > 0 ? num_layers : c.num_layers) {
   position_embedding = register_module("position_embedding", torch::nn::Embedding(c.max_length + 1, c.d_model));
   ln_embedding = register_module("ln_embedding", torch::nn::LayerNorm(torch::nn::LayerNormOptions({c.d_model})));
-  embedding_dropout = register_module("embedding_dropout", torch::nn::Dropout(c.dropout));
+  embedding_dropout = register_module("embedding_dropout", FastDropout(c.dropout));
   blocks = register_module("blocks", torch::nn::ModuleList());
   for (int64_t i = 0; i < (share_layers ? 1 : depth_); ++i)
     blocks->push_back(TransformerLayer(c.d_model, c.num_heads, c.inner_size(), c.dropout, /*pre_norm=*/false, c.body.activation));

@@ -1,12 +1,13 @@
 #include "seqrec/model/gpt2.h"
 
 #include "seqrec/model/attention.h"
+#include "seqrec/model/causal_scoring.h"
 
 namespace seqrec::model {
 
 Gpt2BodyImpl::Gpt2BodyImpl(const ModelConfig& c) {
   position_embedding = register_module("position_embedding", torch::nn::Embedding(c.max_length + 1, c.d_model));
-  embedding_dropout = register_module("embedding_dropout", torch::nn::Dropout(c.dropout));
+  embedding_dropout = register_module("embedding_dropout", FastDropout(c.dropout));
   blocks = register_module("blocks", torch::nn::ModuleList());
   for (int64_t i = 0; i < c.num_layers; ++i)
     blocks->push_back(TransformerLayer(c.d_model, c.num_heads, c.inner_size(), c.dropout, /*pre_norm=*/true, c.body.activation));
@@ -27,6 +28,8 @@ torch::Tensor Gpt2BodyImpl::forward(const BodyInput& in) {
       return packing.unpack(ln_final(rows));
     }
   }
+  if (rows_only && !is_training() && !in.perm_mask.defined() && causal_scoring_applies(in.hidden))
+    return causal_last_positions(blocks, ln_final, add_positions(in.hidden, position_embedding), in.padding, in.query_rows);
   auto h = embedding_dropout(add_positions(in.hidden, position_embedding));
   for (size_t i = 0; i < blocks->size(); ++i)
     h = blocks->ptr(i)->as<TransformerLayer>()->forward(h, blocked, rows_only && i + 1 == blocks->size() ? in.query_rows : torch::Tensor());

@@ -67,7 +67,7 @@ InputBlockImpl::InputBlockImpl(const ModelConfig& c) : config_(c) {
     torch::NoGradGuard no_grad;
     torch::nn::init::normal_(mask_embedding, 0.0, 0.02);
   }
-  dropout = register_module("dropout", torch::nn::Dropout(c.input_dropout()));
+  dropout = register_module("dropout", FastDropout(c.input_dropout()));
 }
 
 torch::Tensor InputBlockImpl::forward(const torch::Tensor& items, const torch::Tensor& masked, const FeatureMap& features) {

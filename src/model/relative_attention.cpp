@@ -23,7 +23,7 @@ RelativeAttentionImpl::RelativeAttentionImpl(int64_t d_model, int64_t num_heads,
   o = linear("o");
   r_w_bias = register_parameter("r_w_bias", torch::zeros({num_heads, d_model / num_heads}));
   r_r_bias = register_parameter("r_r_bias", torch::zeros({num_heads, d_model / num_heads}));
-  attention_dropout = register_module("attention_dropout", torch::nn::Dropout(dropout));
+  attention_dropout = register_module("attention_dropout", FastDropout(dropout));
 }
 
 RelativeAttentionImpl::Keys RelativeAttentionImpl::keys(const torch::Tensor& kv, const torch::Tensor& rel) {
@@ -61,7 +61,7 @@ RelativeLayerImpl::RelativeLayerImpl(int64_t d_model, int64_t num_heads, int64_t
   ffn_in = register_module("ffn_in", torch::nn::Linear(d_model, inner_size));
   ffn_out = register_module("ffn_out", torch::nn::Linear(inner_size, d_model));
   ln_ffn = register_module("ln_ffn", torch::nn::LayerNorm(torch::nn::LayerNormOptions({d_model})));
-  dropout = register_module("dropout", torch::nn::Dropout(dropout_p));
+  dropout = register_module("dropout", FastDropout(dropout_p));
 }
 
 torch::Tensor RelativeLayerImpl::finish(const torch::Tensor& x, const torch::Tensor& attended) {

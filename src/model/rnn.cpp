@@ -11,7 +11,7 @@ RnnBodyImpl::RnnBodyImpl(const ModelConfig& c) {
     gru = register_module("gru", torch::nn::GRU(torch::nn::GRUOptions(c.d_model, c.d_model).num_layers(c.num_layers)
                                                     .batch_first(true).dropout(between)));
   ln_input = register_module("ln_input", torch::nn::LayerNorm(torch::nn::LayerNormOptions({c.d_model})));
-  dropout = register_module("dropout", torch::nn::Dropout(c.dropout));
+  dropout = register_module("dropout", FastDropout(c.dropout));
 }
 
 torch::Tensor RnnBodyImpl::forward(const BodyInput& in) {

@@ -14,7 +14,7 @@ TransfoXlBodyImpl::TransfoXlBodyImpl(const ModelConfig& c)
   layers = register_module("layers", torch::nn::ModuleList());
   for (int64_t i = 0; i < c.num_layers; ++i)
     layers->push_back(RelativeLayer(c.d_model, c.num_heads, c.inner_size(), c.dropout, c.body.activation));
-  dropout = register_module("dropout", torch::nn::Dropout(c.dropout));
+  dropout = register_module("dropout", FastDropout(c.dropout));
   init_transformer_weights(*this);
 }
 

@@ -10,7 +10,7 @@ XlnetBodyImpl::XlnetBodyImpl(const ModelConfig& c) : d_model_(c.d_model) {
   for (int64_t i = 0; i < c.num_layers; ++i)
     layers->push_back(RelativeLayer(c.d_model, c.num_heads, c.inner_size(), c.dropout, c.body.activation));
   query_embedding = register_parameter("query_embedding", torch::zeros({c.d_model}));
-  dropout = register_module("dropout", torch::nn::Dropout(c.dropout));
+  dropout = register_module("dropout", FastDropout(c.dropout));
   init_transformer_weights(*this);
 }
 

@@ -152,19 +152,23 @@ INSTANTIATE_TEST_SUITE_P(Bodies, SaveLoadTest,
 using SequenceModelTest = seqrec::test::TempDirTest;
 
 TEST_F(SequenceModelTest, ScoringOnlyTheLastPositionsMatchesTheFullSequence) {
-  // GPT-2 computes only each row's last position in its final block when scoring; the result must be the
-  // full forward's, for rows of different lengths (padding and the causal mask gathered per row).
-  for (const char* architecture : {"gpt2", "bert"}) {
+  // GPT-2 scores through causal_last_positions (plain loops, each row's positions up to its last only); the
+  // result must be the full forward's, for rows of different lengths, an all-padding row, and both activations.
+  for (const char* architecture : {"gpt2", "bert"})
+    for (const char* activation : {"gelu", "relu"}) {
     auto c = tiny_config(architecture, "clm");
     c.num_layers = 2;
+    c.body.activation = activation;
     auto model = build(c);
     model->eval();
     torch::NoGradGuard no_grad;
-    auto items = torch::tensor({{3, 4, 5, 6, 7}, {7, 8, 0, 0, 0}, {9, 0, 0, 0, 0}}, torch::kLong);
-    auto lengths = torch::tensor({5, 2, 1}, torch::kLong);
+    auto items = torch::tensor({{3, 4, 5, 6, 7}, {7, 8, 0, 0, 0}, {9, 0, 0, 0, 0}, {0, 0, 0, 0, 0}}, torch::kLong);
+    auto lengths = torch::tensor({5, 2, 1, 0}, torch::kLong);
     auto full = causal_hidden(*model, items);
     auto expected = torch::stack({full[0][4], full[1][1], full[2][0]});
-    seqrec::test::expect_tensor_near(model->next_item_hidden(items, lengths), expected, 1e-5);
+    auto scored = model->next_item_hidden(items, lengths);
+    seqrec::test::expect_tensor_near(scored.slice(0, 0, 3), expected, 1e-5);
+    EXPECT_TRUE(torch::isfinite(scored[3]).all().item<bool>()) << "an empty session still gets finite scores";
   }
 }
 

@@ -44,6 +44,7 @@ class MultiHeadAttentionImpl : public torch::nn::Module {
 
   torch::nn::Linear qkv{nullptr}, out{nullptr};
   FastDropout attention_dropout{nullptr}, residual_dropout{nullptr};
+  int64_t num_heads() const { return num_heads_; }
 
  private:
   /// projected: qkv's output [B, L, 3D]. Returns the heads' context [B, Lq, D] (Lq = 1 with query_rows).
@@ -68,6 +69,8 @@ class TransformerLayerImpl : public torch::nn::Module {
   MultiHeadAttention attention{nullptr};
   torch::nn::Linear mlp_in{nullptr}, mlp_out{nullptr};
   FastDropout mlp_dropout{nullptr};
+  bool pre_norm() const { return pre_norm_; }
+  bool relu() const { return relu_; }
 
  private:
   torch::Tensor mlp(const torch::Tensor& x);

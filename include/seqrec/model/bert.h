@@ -4,6 +4,7 @@
 #include <torch/nn/modules/embedding.h>
 #include <torch/nn/modules/normalization.h>
 
+#include "seqrec/model/fast_dropout.h"
 #include "seqrec/model/body.h"
 
 namespace seqrec::model {
@@ -17,7 +18,7 @@ class BertBodyImpl : public BodyImpl {
 
   torch::nn::Embedding position_embedding{nullptr};
   torch::nn::LayerNorm ln_embedding{nullptr};
-  torch::nn::Dropout embedding_dropout{nullptr};
+  FastDropout embedding_dropout{nullptr};
   torch::nn::ModuleList blocks{nullptr};
 
  private:

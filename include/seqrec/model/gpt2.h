@@ -4,6 +4,7 @@
 #include <torch/nn/modules/embedding.h>
 #include <torch/nn/modules/normalization.h>
 
+#include "seqrec/model/fast_dropout.h"
 #include "seqrec/model/body.h"
 
 namespace seqrec::model {
@@ -15,7 +16,7 @@ class Gpt2BodyImpl : public BodyImpl {
   torch::Tensor forward(const BodyInput& input) override;
 
   torch::nn::Embedding position_embedding{nullptr};
-  torch::nn::Dropout embedding_dropout{nullptr};
+  FastDropout embedding_dropout{nullptr};
   torch::nn::ModuleList blocks{nullptr};
   torch::nn::LayerNorm ln_final{nullptr};
 };

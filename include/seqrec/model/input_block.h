@@ -10,6 +10,7 @@
 #include <string>
 #include <unordered_map>
 
+#include "seqrec/model/fast_dropout.h"
 #include "seqrec/model/model_config.h"
 
 namespace seqrec::model {
@@ -44,7 +45,7 @@ class InputBlockImpl : public torch::nn::Module {
   torch::nn::ModuleDict categorical{nullptr}, continuous{nullptr}, feature_norms{nullptr};
   torch::nn::Linear projection{nullptr};  ///< concat -> d_model, when the sizes differ
   torch::Tensor mask_embedding;           ///< [d_model]; only for mlm, plm and rtd
-  torch::nn::Dropout dropout{nullptr};
+  FastDropout dropout{nullptr};
 
  private:
   ModelConfig config_;

@@ -7,6 +7,8 @@
 
 #include <utility>
 
+#include "seqrec/model/fast_dropout.h"
+
 namespace seqrec::model {
 
 /// Sinusoidal embeddings of relative distances (Transformer-XL / XLNet): distances [R] float -> [R, D] as
@@ -33,7 +35,7 @@ class RelativeAttentionImpl : public torch::nn::Module {
 
   torch::nn::Linear q{nullptr}, k{nullptr}, v{nullptr}, r{nullptr}, o{nullptr};
   torch::Tensor r_w_bias, r_r_bias;  ///< [H, Dh]
-  torch::nn::Dropout attention_dropout{nullptr};
+  FastDropout attention_dropout{nullptr};
 
  private:
   int64_t num_heads_;
@@ -55,7 +57,7 @@ class RelativeLayerImpl : public torch::nn::Module {
   RelativeAttention attention{nullptr};
   torch::nn::LayerNorm ln_attention{nullptr}, ln_ffn{nullptr};
   torch::nn::Linear ffn_in{nullptr}, ffn_out{nullptr};
-  torch::nn::Dropout dropout{nullptr};
+  FastDropout dropout{nullptr};
 
  private:
   torch::Tensor finish(const torch::Tensor& x, const torch::Tensor& attended);

@@ -3,6 +3,7 @@
 #include <torch/nn/modules/normalization.h>
 #include <torch/nn/modules/rnn.h>
 
+#include "seqrec/model/fast_dropout.h"
 #include "seqrec/model/body.h"
 
 namespace seqrec::model {
@@ -18,7 +19,7 @@ class RnnBodyImpl : public BodyImpl {
   torch::nn::GRU gru{nullptr};
   torch::nn::LSTM lstm{nullptr};
   torch::nn::LayerNorm ln_input{nullptr};
-  torch::nn::Dropout dropout{nullptr};
+  FastDropout dropout{nullptr};
 };
 
 }  // namespace seqrec::model

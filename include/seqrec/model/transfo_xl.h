@@ -2,6 +2,7 @@
 #include <torch/nn/modules/container/modulelist.h>
 #include <torch/nn/modules/dropout.h>
 
+#include "seqrec/model/fast_dropout.h"
 #include "seqrec/model/body.h"
 
 namespace seqrec::model {
@@ -15,7 +16,7 @@ class TransfoXlBodyImpl : public BodyImpl {
   torch::Tensor forward(const BodyInput& input) override;
 
   torch::nn::ModuleList layers{nullptr};
-  torch::nn::Dropout dropout{nullptr};
+  FastDropout dropout{nullptr};
 
  private:
   int64_t d_model_, segment_length_, memory_length_;

@@ -2,6 +2,7 @@
 #include <torch/nn/modules/container/modulelist.h>
 #include <torch/nn/modules/dropout.h>
 
+#include "seqrec/model/fast_dropout.h"
 #include "seqrec/model/body.h"
 
 namespace seqrec::model {
@@ -17,7 +18,7 @@ class XlnetBodyImpl : public BodyImpl {
 
   torch::nn::ModuleList layers{nullptr};
   torch::Tensor query_embedding;  ///< [D]: the query stream's input
-  torch::nn::Dropout dropout{nullptr};
+  FastDropout dropout{nullptr};
 
  private:
   int64_t d_model_;
