@@ -17,18 +17,19 @@ BertBodyImpl::BertBodyImpl(const ModelConfig& c, bool share_layers, int64_t num_
 
 torch::Tensor BertBodyImpl::forward(const BodyInput& in) {
   auto blocked = attention_block_mask(in.padding, in.hidden.size(1), in.causal, in.perm_mask);
+  // ALBERT shares one layer across the depth.
+  auto layer = [&](int64_t i) { return blocks[std::min<int64_t>(i, blocks->size() - 1)]->as<TransformerLayer>(); };
   if (!in.target_mapping.defined()) {
     // Token-wise work on the real tokens only (see TokenPacking).
     auto packing = TokenPacking::of(in.padding);
     if (packing.worthwhile()) {
       auto rows = embedding_dropout(ln_embedding(packing.pack(add_positions(in.hidden, position_embedding))));
-      for (int64_t i = 0; i < depth_; ++i)
-        rows = blocks[std::min<int64_t>(i, blocks->size() - 1)]->as<TransformerLayer>()->forward_packed(rows, blocked, packing);
+      for (int64_t i = 0; i < depth_; ++i) rows = layer(i)->forward_packed(rows, blocked, packing);
       return packing.unpack(rows);
     }
   }
   auto h = embedding_dropout(ln_embedding(add_positions(in.hidden, position_embedding)));
-  for (int64_t i = 0; i < depth_; ++i) h = blocks[std::min<int64_t>(i, blocks->size() - 1)]->as<TransformerLayer>()->forward(h, blocked);
+  for (int64_t i = 0; i < depth_; ++i) h = layer(i)->forward(h, blocked);
   return in.target_mapping.defined() ? map_targets(h, in.target_mapping) : h;
 }
 

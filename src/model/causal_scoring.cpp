@@ -40,12 +40,9 @@ void layer_norm(const float* x, float* y, int64_t n, int64_t D, const torch::nn:
 /// y[n, out] = x[n, in] W^T + b, or y += that when `accumulate` (the residual).
 void linear(const float* x, int64_t n, const torch::nn::Linear& layer, float* y, bool accumulate) {
   const int64_t out = layer->weight.size(0), in = layer->weight.size(1);
-  if (!accumulate) std::memset(y, 0, sizeof(float) * n * out);
-  if (layer->bias.defined()) {
-    const float* b = values(layer->bias);
-    for (int64_t i = 0; i < n; ++i)
-      for (int64_t j = 0; j < out; ++j) y[i * out + j] += b[j];
-  }
+  const float* b = layer->bias.defined() ? values(layer->bias) : nullptr;
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t j = 0; j < out; ++j) y[i * out + j] = (accumulate ? y[i * out + j] : 0.0f) + (b ? b[j] : 0.0f);
   cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<int>(n), static_cast<int>(out), static_cast<int>(in), 1.0f,
               x, static_cast<int>(in), values(layer->weight), static_cast<int>(in), 1.0f, y, static_cast<int>(out));
 }
