@@ -63,6 +63,7 @@ int main(int argc, char** argv) {
   app.add_option("--threads", threads, "threads (0 = all cores)");
   app.add_option("--epochs", train.epochs);
   app.add_option("--batch-size", train.batch_size);
+  app.add_option("--replicas", train.replicas, "data-parallel replicas (0 = one per thread)");
   app.add_option("--d-model", model.d_model);
   app.add_option("--layers", model.num_layers);
   app.add_option("--heads", model.num_heads);

@@ -4,6 +4,7 @@
 #include <ATen/Parallel.h>
 
 #include "seqrec/common/error.h"
+#include "seqrec/common/random.h"
 
 namespace seqrec::model {
 
@@ -20,8 +21,8 @@ at::Tensor fast_dropout(const at::Tensor& x, double p, bool training) {
   SEQREC_CHECK(p >= 0 && p < 1, "dropout probability must be in [0, 1), got ", p);
   if (!training || p == 0 || x.numel() == 0) return x;
   if (!x.device().is_cpu() || x.scalar_type() != at::kFloat) return at::dropout(x, p, training);
-  // One draw from LibTorch's generator per call keeps the whole run seeded by torch::manual_seed.
-  const uint64_t seed = static_cast<uint64_t>(at::randint(int64_t{1} << 62, {1}, at::kLong).item<int64_t>());
+  // One draw per call from the step generator (LibTorch's default unless a replica set its own) keeps runs seeded.
+  const uint64_t seed = static_cast<uint64_t>(at::randint(int64_t{1} << 62, {1}, step_generator(), at::kLong).item<int64_t>());
   auto mask = at::empty(x.sizes(), x.options().requires_grad(false));
   float* m = mask.data_ptr<float>();
   // Keep when the top 24 bits of the hash, as a fraction, are >= p.

@@ -8,6 +8,7 @@
 #include <limits>
 
 #include "seqrec/common/error.h"
+#include "seqrec/common/random.h"
 #include "seqrec/model/packed_items.h"
 
 namespace seqrec::model {
@@ -98,7 +99,7 @@ torch::Tensor NextItemHeadImpl::loss(const torch::Tensor& hidden, const torch::T
   if (targets.numel() == 0) return hidden.sum() * 0.0;
   if (config_.loss == "bce") {
     // SASRec: each positive against num_negatives uniform negatives, accidental hits ignored.
-    auto negatives = torch::randint(3, num_items_, {targets.size(0), config_.num_negatives}, targets.options());
+    auto negatives = torch::randint(3, num_items_, {targets.size(0), config_.num_negatives}, step_generator(), targets.options());
     auto positive = candidate_logits(hidden, targets.unsqueeze(1)).squeeze(1);
     auto negative = candidate_logits(hidden, negatives);
     auto keep = negatives.ne(targets.unsqueeze(1)).to(negative.dtype());
@@ -121,7 +122,7 @@ torch::Tensor NextItemHeadImpl::loss(const torch::Tensor& hidden, const torch::T
 
 std::pair<torch::Tensor, torch::Tensor> sample_log_uniform(int64_t num_items, int64_t num_samples, c10::Device device) {
   const double range = static_cast<double>(num_items - 3);
-  auto u = torch::rand({num_samples}, torch::TensorOptions().dtype(torch::kDouble).device(device));
+  auto u = torch::rand({num_samples}, step_generator(), torch::TensorOptions().dtype(torch::kDouble).device(device));
   auto k = (torch::exp(u * std::log(range + 1.0)) - 1.0).floor().clamp(0, range - 1);
   auto p = torch::log((k + 2.0) / (k + 1.0)) / std::log(range + 1.0);
   return {k.to(torch::kLong) + 3, torch::log(p * static_cast<double>(num_samples)).to(torch::kFloat)};

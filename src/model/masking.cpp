@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "seqrec/common/error.h"
+#include "seqrec/common/random.h"
 
 namespace seqrec::model {
 
@@ -16,12 +17,12 @@ namespace {
 
 /// A std generator seeded from LibTorch's, so seed_everything makes the span and order draws repeat.
 std::mt19937_64 torch_seeded_rng() {
-  return std::mt19937_64(static_cast<uint64_t>(at::randint(std::numeric_limits<int64_t>::max(), {1}, at::kLong).item<int64_t>()));
+  return std::mt19937_64(static_cast<uint64_t>(at::randint(std::numeric_limits<int64_t>::max(), {1}, step_generator(), at::kLong).item<int64_t>()));
 }
 
 /// One random real position per row (rows with none get position 0): [B] int64.
 at::Tensor random_position(const at::Tensor& allowed) {
-  auto noise = at::rand(allowed.sizes(), allowed.options().dtype(at::kFloat)).masked_fill(~allowed, -1.0);
+  auto noise = at::rand(allowed.sizes(), step_generator(), allowed.options().dtype(at::kFloat)).masked_fill(~allowed, -1.0);
   return noise.argmax(1);
 }
 
@@ -50,7 +51,7 @@ MaskedBatch mask_mlm(const at::Tensor& items, double probability) {
   SEQREC_CHECK(items.dim() == 2, "mlm needs [batch, length] items, got ", items.sizes());
   auto real = items.gt(0);
   auto lengths = real.sum(1);
-  auto masked = (at::rand(items.sizes(), items.options().dtype(at::kFloat)) < probability) & real;
+  auto masked = (at::rand(items.sizes(), step_generator(), items.options().dtype(at::kFloat)) < probability) & real;
   // Every session gets at least one target ...
   auto none = masked.sum(1).eq(0) & lengths.ge(1);
   auto pick = random_position(real);
@@ -145,7 +146,7 @@ RtdBatch make_rtd_batch(const at::Tensor& items, const at::Tensor& masked, const
 at::Tensor sample_replacements_from_batch(const at::Tensor& items) {
   auto pool = items.masked_select(items.gt(2));
   if (pool.numel() == 0) return items.clone();
-  auto picks = at::randint(pool.numel(), items.sizes(), items.options());
+  auto picks = at::randint(pool.numel(), items.sizes(), step_generator(), items.options());
   return pool.index_select(0, picks.view({-1})).view(items.sizes());
 }
 

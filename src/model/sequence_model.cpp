@@ -4,6 +4,7 @@
 #include <torch/serialize/input-archive.h>
 
 #include "seqrec/common/error.h"
+#include "seqrec/common/random.h"
 #include "seqrec/model/electra.h"
 
 namespace seqrec::model {
@@ -109,7 +110,7 @@ torch::Tensor SequenceModelImpl::rtd_loss(const MaskedBatch& batch, const Featur
       replacements = sample_replacements_from_batch(batch.inputs);
     } else {
       auto probabilities = torch::softmax(head->logits(generated.detach()), -1);
-      replacements = torch::multinomial(probabilities.reshape({-1, probabilities.size(-1)}), 1).view(batch.inputs.sizes());
+      replacements = torch::multinomial(probabilities.reshape({-1, probabilities.size(-1)}), 1, false, step_generator()).view(batch.inputs.sizes());
     }
   }
   auto rtd = make_rtd_batch(batch.inputs, batch.masked, replacements);

@@ -1,5 +1,6 @@
 #include "seqrec/train/trainer.h"
 
+#include <ATen/Parallel.h>
 #include <torch/nn/utils/clip_grad.h>
 #include <torch/optim/adam.h>
 #include <torch/optim/adamw.h>
@@ -9,6 +10,7 @@
 #include <cstdio>
 #include <fstream>
 #include <numeric>
+#include <optional>
 #include <random>
 
 #include "seqrec/common/error.h"
@@ -20,6 +22,7 @@
 #include "seqrec/model/session_model.h"
 #include "seqrec/train/checkpoint.h"
 #include "seqrec/train/lr_schedule.h"
+#include "seqrec/train/replicas.h"
 #include "seqrec/train/report.h"
 
 namespace seqrec::train {
@@ -101,6 +104,7 @@ nlohmann::json TrainOptions::to_json() const {
           {"max_steps", max_steps},       {"max_seconds", max_seconds},
           {"batch_size", batch_size},     {"bucket_by_length", bucket_by_length},
           {"seed", seed},                 {"device", device},
+          {"replicas", replicas},
           {"eval_every", eval_every},     {"log_every", log_every},
           {"checkpoint_every", checkpoint_every}, {"patience", patience},
           {"select_metric", select_metric}, {"valid_protocol", valid_protocol},
@@ -137,6 +141,7 @@ void TrainOptions::update_from_json(const nlohmann::json& j, const std::string& 
     get("bucket_by_length", bucket_by_length);
     get("seed", seed);
     get("device", device);
+    get("replicas", replicas);
     get("eval_every", eval_every);
     get("log_every", log_every);
     get("checkpoint_every", checkpoint_every);
@@ -163,6 +168,7 @@ std::vector<std::string> TrainOptions::problems() const {
   if (max_seconds < 0) p.push_back("--max-seconds must be >= 0 (0 = no budget)");
   if (batch_size < 1) p.push_back("--batch-size must be >= 1");
   if (accumulation_steps < 1) p.push_back("--accumulation-steps must be >= 1");
+  if (replicas < 0) p.push_back("--replicas must be >= 0 (0 = automatic)");
   if (!(learning_rate > 0)) p.push_back("--lr must be > 0");
   if (weight_decay < 0) p.push_back("--weight-decay must be >= 0");
   if (warmup_steps < 0) p.push_back("--warmup-steps must be >= 0");
@@ -247,6 +253,10 @@ TrainResult Trainer::fit(std::shared_ptr<model::SessionModel> model, const etl::
     std::fprintf(stderr, "[train] resuming %s at epoch %lld, step %lld\n", last_path.string().c_str(),
                  static_cast<long long>(epoch + 1), static_cast<long long>(step));
   }
+  // After a resume, so the copies start from the loaded weights.
+  const int replica_count = resolve_replicas(static_cast<int>(o.replicas), device.is_cpu(), at::get_num_threads());
+  std::unique_ptr<Replicas> replicas;
+  if (replica_count > 1) replicas = std::make_unique<Replicas>(model, replica_count, at::get_num_threads() / replica_count);
   write_text_file_atomic(run_dir / "config.json", nlohmann::json{{"model", model_config_.to_json()}, {"train", o.to_json()},
                                                                  {"schema_fingerprint", schema_fingerprint}}
                                                           .dump(2) + "\n");
@@ -284,7 +294,9 @@ TrainResult Trainer::fit(std::shared_ptr<model::SessionModel> model, const etl::
 
   ProgressBar clock("[train]", 0, "");
   // `label_epoch`: the 1-based epoch the evaluation belongs to (the one just finished at an epoch's end).
+  const int all_threads = at::get_num_threads();
   auto evaluate = [&](int64_t label_epoch) {
+    IntraOpThreads eval_threads(all_threads);
     last_eval_step = step;
     nlohmann::json entry = {{"type", "valid"}, {"epoch", label_epoch}, {"step", step}};
     double selected;
@@ -345,16 +357,25 @@ TrainResult Trainer::fit(std::shared_ptr<model::SessionModel> model, const etl::
     double step_loss = 0.0;
     bool finished = false;
     while (batch < batches_per_epoch) {
+      // With replicas the whole step keeps to their intra-op threads (see Replicas::threads_per_replica).
+      std::optional<IntraOpThreads> step_threads;
+      if (replicas) step_threads.emplace(replicas->threads_per_replica());
       const int64_t current = batch++;
       const int64_t begin = current * o.batch_size;
       const int64_t end = std::min<int64_t>(order.size(), begin + o.batch_size);
       batch_rows.assign(order.begin() + begin, order.begin() + end);
       const int64_t group_begin = current - current % o.accumulation_steps;
       const int64_t group_size = std::min(o.accumulation_steps, batches_per_epoch - group_begin);
-      auto items = model::make_training_batch(train, batch_rows, model->training_sequence_length(), device);
-      auto loss = model->training_loss(items) / static_cast<double>(group_size);
-      loss.backward();
-      step_loss += loss.item<double>();
+      if (replicas) {
+        // Each micro-batch's own seed: a resumed run draws the same dropout and masks without saved generators.
+        const uint64_t micro_seed = o.seed * 1000003ULL + static_cast<uint64_t>(epoch) * 1000000007ULL + static_cast<uint64_t>(current);
+        step_loss += replicas->backward(train, batch_rows, 1.0 / static_cast<double>(group_size), micro_seed);
+      } else {
+        auto items = model::make_training_batch(train, batch_rows, model->training_sequence_length(), device);
+        auto loss = model->training_loss(items) / static_cast<double>(group_size);
+        loss.backward();
+        step_loss += loss.item<double>();
+      }
       if (batch % o.accumulation_steps != 0 && batch != batches_per_epoch) {
         bar.update(end - begin);
         continue;
@@ -364,6 +385,7 @@ TrainResult Trainer::fit(std::shared_ptr<model::SessionModel> model, const etl::
       for (auto& group : optimizer->param_groups()) group.options().set_lr(lr);
       optimizer->step();
       optimizer->zero_grad();
+      if (replicas) replicas->broadcast();
       ++step;
       window_loss += step_loss;
       ++window_steps;

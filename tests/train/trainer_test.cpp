@@ -180,43 +180,55 @@ TEST_F(TrainerTest, ResumeAfterInterruptionEndsWithTheSameWeightsAsAnUninterrupt
   auto config = small_model(30);
   config.dropout = 0.2;  // dropout draws random numbers: resuming must restore the generator too
 
-  auto whole = Trainer(config, quick_options()).fit(train, valid, dir_ / "whole", "fp");
-  EXPECT_EQ(whole.stop_reason, "finished");
-  const int64_t steps = whole.steps;
-  ASSERT_EQ(steps, 2 * 7);  // 13 micro-batches per epoch, 2 per step: 7 steps, the last a single micro-batch
+  for (int64_t replicas : {1, 2}) {  // one model, and two data-parallel replicas (train/replicas.h)
+    SCOPED_TRACE("replicas " + std::to_string(replicas));
+    auto options = quick_options();
+    options.replicas = replicas;
+    const auto run = dir_ / ("r" + std::to_string(replicas));
+    auto whole = Trainer(config, options).fit(train, valid, run / "whole", "fp");
+    EXPECT_EQ(whole.stop_reason, "finished");
+    const int64_t steps = whole.steps;
+    ASSERT_EQ(steps, 2 * 7);  // 13 micro-batches per epoch, 2 per step: 7 steps, the last a single micro-batch
 
-  Trainer interrupted(config, quick_options());
-  interrupted.set_step_callback([](int64_t step) {
-    if (step == 5) request_stop(SIGTERM);  // mid-epoch, off the evaluation grid
-  });
-  auto first = interrupted.fit(train, valid, dir_ / "split", "fp");
-  EXPECT_EQ(first.interrupted_by, SIGTERM);
-  EXPECT_EQ(first.steps, 5);
-  auto second = Trainer(config, quick_options()).fit(train, valid, dir_ / "split", "fp", /*resume=*/true);
-  EXPECT_EQ(second.steps, steps);
+    Trainer interrupted(config, options);
+    interrupted.set_step_callback([](int64_t step) {
+      if (step == 5) request_stop(SIGTERM);  // mid-epoch, off the evaluation grid
+    });
+    auto first = interrupted.fit(train, valid, run / "split", "fp");
+    EXPECT_EQ(first.interrupted_by, SIGTERM);
+    EXPECT_EQ(first.steps, 5);
+    auto second = Trainer(config, options).fit(train, valid, run / "split", "fp", /*resume=*/true);
+    EXPECT_EQ(second.steps, steps);
 
-  auto a = weights_of(dir_ / "whole/last.pt");
-  auto b = weights_of(dir_ / "split/last.pt");
-  ASSERT_EQ(a.size(), b.size());
-  for (size_t i = 0; i < a.size(); ++i) EXPECT_TRUE(torch::equal(a[i], b[i])) << "parameter " << i;
-  ASSERT_EQ(whole.history.size(), second.history.size());
-  for (size_t i = 0; i < whole.history.size(); ++i) {
-    auto x = whole.history[i], y = second.history[i];
-    x.erase("seconds");
-    y.erase("seconds");
-    EXPECT_EQ(x, y) << "metrics.jsonl line " << i;
+    auto a = weights_of(run / "whole/last.pt");
+    auto b = weights_of(run / "split/last.pt");
+    ASSERT_EQ(a.size(), b.size());
+    for (size_t i = 0; i < a.size(); ++i) EXPECT_TRUE(torch::equal(a[i], b[i])) << "parameter " << i;
+    ASSERT_EQ(whole.history.size(), second.history.size());
+    for (size_t i = 0; i < whole.history.size(); ++i) {
+      auto x = whole.history[i], y = second.history[i];
+      x.erase("seconds");
+      y.erase("seconds");
+      EXPECT_EQ(x, y) << "metrics.jsonl line " << i;
+    }
+    EXPECT_EQ(whole.best_step, second.best_step);
   }
-  EXPECT_EQ(whole.best_step, second.best_step);
 }
 
 TEST_F(TrainerTest, SameSeedOnTheCpuRepeatsExactly) {
   auto train = random_sessions(100, 30, 1);
-  auto o = quick_options();
-  o.epochs = 1;
-  Trainer(small_model(30), o).fit(train, etl::SessionTable{}, dir_ / "a", "fp");
-  Trainer(small_model(30), o).fit(train, etl::SessionTable{}, dir_ / "b", "fp");
-  auto a = weights_of(dir_ / "a/last.pt"), b = weights_of(dir_ / "b/last.pt");
-  for (size_t i = 0; i < a.size(); ++i) EXPECT_TRUE(torch::equal(a[i], b[i]));
+  auto config = small_model(30);
+  config.dropout = 0.2;
+  for (int64_t replicas : {1, 2}) {
+    auto o = quick_options();
+    o.epochs = 1;
+    o.replicas = replicas;
+    const auto run = dir_ / ("r" + std::to_string(replicas));
+    Trainer(config, o).fit(train, etl::SessionTable{}, run / "a", "fp");
+    Trainer(config, o).fit(train, etl::SessionTable{}, run / "b", "fp");
+    auto a = weights_of(run / "a/last.pt"), b = weights_of(run / "b/last.pt");
+    for (size_t i = 0; i < a.size(); ++i) EXPECT_TRUE(torch::equal(a[i], b[i])) << "replicas " << replicas;
+  }
 }
 
 TEST_F(TrainerTest, EarlyStoppingEndsARunThatStopsImproving) {

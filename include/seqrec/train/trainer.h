@@ -37,6 +37,8 @@ struct TrainOptions {
   bool bucket_by_length = false;      ///< batch sessions of similar length together (less padding, faster)
   uint64_t seed = 42;
   std::string device = "cpu";         ///< cpu, cuda, cuda:N or auto
+  int64_t replicas = 0;               ///< data-parallel model replicas, one per thread (train/replicas.h); 0 = one
+                                      ///< per intra-op thread up to 4 on CPU, 1 on CUDA. Runs repeat for a given count.
   int64_t eval_every = 0;             ///< evaluate on valid every N steps; 0 = at the end of each epoch
   int64_t log_every = 50;             ///< a train line in metrics.jsonl every N steps
   int64_t checkpoint_every = 0;       ///< also write last.pt every N steps; 0 = only at evaluations and on stop
