@@ -7,6 +7,7 @@
 #include <limits>
 
 #include "seqrec/model/batched_matmul.h"
+#include "seqrec/model/packed_attention.h"
 
 namespace seqrec::model {
 
@@ -44,7 +45,9 @@ TokenPacking TokenPacking::of(const torch::Tensor& padding) {
   TokenPacking p;
   p.batch = padding.size(0);
   p.length = padding.size(1);
-  p.index = padding.logical_not().reshape({-1}).nonzero().squeeze(1);
+  auto real = padding.logical_not();
+  p.index = real.reshape({-1}).nonzero().squeeze(1);
+  p.offsets = torch::cat({torch::zeros({1}, p.index.options()), real.sum(1).cumsum(0)});
   return p;
 }
 
@@ -82,6 +85,11 @@ torch::Tensor MultiHeadAttentionImpl::forward(const torch::Tensor& x, const torc
 
 torch::Tensor MultiHeadAttentionImpl::forward_packed(const torch::Tensor& rows, const torch::Tensor& blocked,
                                                      const TokenPacking& packing) {
+  if (packing.plain_attention && packed_attention_applies(rows)) {
+    auto context = packed_attention(qkv(rows), packing.offsets, num_heads_, packing.causal, attention_dropout->p(),
+                                    attention_dropout->is_training());
+    return residual_dropout(out(context));
+  }
   auto context = attend(packing.unpack(qkv(rows)), blocked, {});
   return residual_dropout(out(packing.pack(context)));
 }

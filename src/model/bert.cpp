@@ -22,6 +22,8 @@ torch::Tensor BertBodyImpl::forward(const BodyInput& in) {
   if (!in.target_mapping.defined()) {
     // Token-wise work on the real tokens only (see TokenPacking).
     auto packing = TokenPacking::of(in.padding);
+    packing.plain_attention = !in.perm_mask.defined();
+    packing.causal = in.causal;
     if (packing.worthwhile()) {
       auto rows = embedding_dropout(ln_embedding(packing.pack(add_positions(in.hidden, position_embedding))));
       for (int64_t i = 0; i < depth_; ++i) rows = layer(i)->forward_packed(rows, blocked, packing);

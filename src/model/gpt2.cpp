@@ -22,6 +22,8 @@ torch::Tensor Gpt2BodyImpl::forward(const BodyInput& in) {
   if (!rows_only && !in.target_mapping.defined()) {
     // Every position (training): token-wise work on the real tokens only.
     auto packing = TokenPacking::of(in.padding);
+    packing.plain_attention = !in.perm_mask.defined();
+    packing.causal = true;
     if (packing.worthwhile()) {
       auto rows = embedding_dropout(packing.pack(add_positions(in.hidden, position_embedding)));
       for (const auto& block : *blocks) rows = block->as<TransformerLayer>()->forward_packed(rows, blocked, packing);

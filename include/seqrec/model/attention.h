@@ -22,8 +22,13 @@ torch::Tensor attention_block_mask(const torch::Tensor& key_padding, int64_t num
 /// MLP, norms, dropout) then run on those rows only; attention unpacks them to [B, L, ...] and back. Training
 /// batches are mostly padding (sessions padded to the longest in the batch), so this skips most of their work.
 struct TokenPacking {
-  torch::Tensor index;  ///< [N] int64: b * L + l for every real token, in order
+  torch::Tensor index;    ///< [N] int64: b * L + l for every real token, in order
+  torch::Tensor offsets;  ///< [B + 1] int64: row b's tokens are the packed rows [offsets[b], offsets[b + 1])
   int64_t batch = 0, length = 0;
+  /// Set by the body when its attention mask blocks exactly the padding keys (and, with `causal`, the future
+  /// ones): attention then runs packed_attention on the packed rows, each session at its own length, instead
+  /// of unpacking them to [B, L].
+  bool plain_attention = false, causal = false;
 
   static TokenPacking of(const torch::Tensor& padding);  ///< padding: [B, L] bool, true on padding
   /// True when at least 10% of the positions are padding (below that, packing costs more than it saves).
