@@ -12,8 +12,8 @@ namespace seqrec::model {
 namespace {
 
 /// C[M,N] = X[M,K] Y[K,N], all row-major and contiguous. The i-k-j order keeps the inner loop a contiguous
-/// axpy that the compiler vectorises; target_clones adds an AVX2+FMA build picked at run time.
-__attribute__((target_clones("avx2,fma", "default"))) void small_gemm(const float* __restrict x, const float* __restrict y, float* __restrict c, int64_t M,
+/// axpy that the compiler vectorises; target_clones adds an AVX2+FMA (x86-64-v3) build picked at run time.
+__attribute__((target_clones("arch=x86-64-v3", "default"))) void small_gemm(const float* __restrict x, const float* __restrict y, float* __restrict c, int64_t M,
                                                                      int64_t K, int64_t N) {
   for (int64_t i = 0; i < M; ++i) {
     float* ci = c + i * N;

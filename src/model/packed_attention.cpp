@@ -49,7 +49,7 @@ inline float keep(const Shape& s, int64_t t, int64_t h, int64_t j) {
 }
 
 /// One session's forward: context rows and the softmax weights ([heads][n][n], zero where not allowed).
-__attribute__((target_clones("avx2,fma", "default"))) void session_forward(const Shape& s, const float* qkv, int64_t first,
+__attribute__((target_clones("arch=x86-64-v3", "default"))) void session_forward(const Shape& s, const float* qkv, int64_t first,
                                                                            int64_t n, float* probs, float* context) {
   const int64_t D = s.width, Dh = s.head_size, row = 3 * D;
   for (int64_t h = 0; h < s.heads; ++h) {
@@ -77,7 +77,7 @@ __attribute__((target_clones("avx2,fma", "default"))) void session_forward(const
 }
 
 /// One session's backward into its rows of dqkv (sessions never share rows, so sessions run in parallel).
-__attribute__((target_clones("avx2,fma", "default"))) void session_backward(const Shape& s, const float* qkv, const float* probs,
+__attribute__((target_clones("arch=x86-64-v3", "default"))) void session_backward(const Shape& s, const float* qkv, const float* probs,
                                                                             const float* grad, int64_t first, int64_t n,
                                                                             float* dqkv, float* scratch) {
   const int64_t D = s.width, Dh = s.head_size, row = 3 * D;
