@@ -1,6 +1,7 @@
 #include "seqrec/model/bert.h"
 
 #include "seqrec/model/attention.h"
+#include "seqrec/model/packed_attention.h"
 
 namespace seqrec::model {
 
@@ -24,7 +25,7 @@ torch::Tensor BertBodyImpl::forward(const BodyInput& in) {
     auto packing = TokenPacking::of(in.padding);
     packing.plain_attention = !in.perm_mask.defined();
     packing.causal = in.causal;
-    if (packing.worthwhile()) {
+    if (packing.worthwhile() || (packing.plain_attention && packed_attention_applies(in.hidden))) {
       auto rows = embedding_dropout(ln_embedding(packing.pack(add_positions(in.hidden, position_embedding))));
       for (int64_t i = 0; i < depth_; ++i) rows = layer(i)->forward_packed(rows, blocked, packing);
       return packing.unpack(rows);

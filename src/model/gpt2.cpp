@@ -1,6 +1,7 @@
 #include "seqrec/model/gpt2.h"
 
 #include "seqrec/model/attention.h"
+#include "seqrec/model/packed_attention.h"
 #include "seqrec/model/causal_scoring.h"
 
 namespace seqrec::model {
@@ -24,7 +25,7 @@ torch::Tensor Gpt2BodyImpl::forward(const BodyInput& in) {
     auto packing = TokenPacking::of(in.padding);
     packing.plain_attention = !in.perm_mask.defined();
     packing.causal = true;
-    if (packing.worthwhile()) {
+    if (packing.worthwhile() || (packing.plain_attention && packed_attention_applies(in.hidden))) {
       auto rows = embedding_dropout(packing.pack(add_positions(in.hidden, position_embedding)));
       for (const auto& block : *blocks) rows = block->as<TransformerLayer>()->forward_packed(rows, blocked, packing);
       return packing.unpack(ln_final(rows));
