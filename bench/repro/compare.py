@@ -40,11 +40,16 @@ met = {m: ours["metrics"][m] * scale >= published["target"][m] for m in metrics}
 print("target met: %s; training %.0f s, whole recipe %.0f s" % (
     ", ".join("%s %s" % (metrics[m], "yes" if ok else "no") for m, ok in met.items()), float(train_seconds),
     float(total_seconds)))
+refit_epochs = None
+if os.path.basename(os.path.normpath(run_dir)) == "run-refit":
+    refit_epochs = json.load(open(os.path.join(run_dir, "config.json")))["train"]["epochs"]
+    print("model: retrained on train + valid for %d epochs, the count the valid split chose" % refit_epochs)
 summary = {
     "dataset": name, "protocol": test["protocol"], "sampled": bool(test.get("sampled")), "scale": scale,
     "test": {m: round(ours["metrics"][m] * scale, 4) for m in ours["metrics"]},
     "baselines": {r["name"]: {m: round(r["metrics"][m] * scale, 4) for m in metrics} for r in results[1:]},
     "published": published["rows"], "target": published["target"], "target_met": met,
+    "refit_epochs": refit_epochs,
     "train_seconds": round(float(train_seconds), 1), "wall_seconds": round(float(total_seconds), 1),
 }
 print(json.dumps(summary, separators=(",", ":")))

@@ -59,8 +59,10 @@ def write_sessions(rows, folder):
     os.rename(tmp, folder)
 
 
-def write_dataset(out, splits, raw_train_items, note):
-    """splits: {"train": [(sid, [raw items], [ts])], ...}. Ids by descending training frequency, ties by raw id."""
+def write_dataset(out, splits, raw_train_items, note, refit=None):
+    """splits: {"train": [(sid, [raw items], [ts])], ...}. Ids by descending training frequency, ties by raw id.
+    refit: rows (all the training data: train and valid) to write OUT-refit, the same ids and test split with
+    these as train and an empty valid, for the recipe's final training once valid has chosen the epochs."""
     counts = collections.Counter(raw_train_items)
     for rows in splits.values():
         for _, its, _ in rows:
@@ -85,6 +87,12 @@ def write_dataset(out, splits, raw_train_items, note):
     with open(os.path.join(out, "schema.json"), "w") as f:
         json.dump(schema, f, indent=2)
         f.write("\n")
+    if refit is not None:
+        full = out.rstrip("/") + "-refit"
+        os.makedirs(os.path.join(full, "sessions"), exist_ok=True)
+        shutil.copyfile(os.path.join(out, "schema.json"), os.path.join(full, "schema.json"))
+        for name, rows in (("train", refit), ("valid", []), ("test", splits["test"])):
+            write_sessions([(sid, [ids[it] for it in its], ts) for sid, its, ts in rows], os.path.join(full, "sessions", name))
     summary = {"items": len(order), "note": note}
     for name, rows in splits.items():
         summary[name] = {"rows": len(rows), "clicks": sum(len(r[1]) for r in rows)}
@@ -116,7 +124,8 @@ def diginetica(data, out):
     splits = {"train": rows[:cut], "valid": rows[cut:len(train)], "test": rows[len(train):]}
     write_dataset(out, splits, [it for _, s, _ in splits["train"] for it in s] +
                   [it for _, s, _ in splits["valid"] for it in s],
-                  "SR-GNN split; valid = last 10% of train sessions; evaluate test with every-prefix")
+                  "SR-GNN split; valid = last 10% of train sessions; evaluate test with every-prefix",
+                  refit=rows[:len(train)])
 
 
 def yoochoose(data, out):
@@ -139,7 +148,8 @@ def yoochoose(data, out):
     full = read("train_full")
     write_dataset(out, {"train": train, "valid": valid, "test": test},
                   [it for _, s, _ in full for it in s],
-                  "session-rec rsc15 split: train = train_tr, valid = train_valid, test = test (every next click)")
+                  "session-rec rsc15 split: train = train_tr, valid = train_valid, test = test (every next click); "
+                  "refit on train_full", refit=full)
 
 
 def leave_one_out(users, out, min_evaluated, note):
