@@ -10,6 +10,7 @@ packages=(
   libcpp-httplib-dev libgrpc++-dev protobuf-compiler protobuf-compiler-grpc curl
   libyaml-cpp-dev libjemalloc-dev
   zlib1g-dev gzip
+  python3  # bench/repro.sh and its CTest (standard library only)
 )
 
 missing=()
