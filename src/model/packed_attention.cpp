@@ -106,6 +106,17 @@ __attribute__((target_clones("arch=x86-64-v3", "default"))) void session_backwar
   }
 }
 
+/// Where each session's softmax weights start in the saved buffer ([heads][n][n] per session); sets s.longest.
+std::vector<int64_t> weight_offsets(const int64_t* off, Shape& s) {
+  std::vector<int64_t> out(s.sessions + 1, 0);
+  for (int64_t b = 0; b < s.sessions; ++b) {
+    const int64_t n = off[b + 1] - off[b];
+    s.longest = std::max(s.longest, n);
+    out[b + 1] = out[b] + s.heads * n * n;
+  }
+  return out;
+}
+
 class PackedAttention : public torch::autograd::Function<PackedAttention> {
  public:
   static at::Tensor forward(torch::autograd::AutogradContext* ctx, const at::Tensor& qkv_in, const at::Tensor& offsets_in,
@@ -119,12 +130,7 @@ class PackedAttention : public torch::autograd::Function<PackedAttention> {
     SEQREC_CHECK(off[0] == 0 && off[B] == N, "packed_attention: offsets do not cover the ", N, " tokens");
     Shape s{B, num_heads, D / num_heads, D, 1, 0, 1, 0, 0, causal, training && dropout > 0};
     s.scale = static_cast<float>(1.0 / std::sqrt(static_cast<double>(s.head_size)));
-    std::vector<int64_t> prob_offsets(B + 1, 0);
-    for (int64_t b = 0; b < B; ++b) {
-      const int64_t n = off[b + 1] - off[b];
-      s.longest = std::max(s.longest, n);
-      prob_offsets[b + 1] = prob_offsets[b] + num_heads * n * n;
-    }
+    const auto prob_offsets = weight_offsets(off, s);
     if (s.dropout) {
       s.keep_scale = static_cast<float>(1.0 / (1.0 - dropout));
       s.threshold = dropout_threshold(dropout);
@@ -161,12 +167,7 @@ class PackedAttention : public torch::autograd::Function<PackedAttention> {
             ctx->saved_data["causal"].toBool(), ctx->saved_data["dropout"].toBool()};
     s.scale = static_cast<float>(1.0 / std::sqrt(static_cast<double>(s.head_size)));
     const int64_t* off = offsets.data_ptr<int64_t>();
-    std::vector<int64_t> prob_offsets(B + 1, 0);
-    for (int64_t b = 0; b < B; ++b) {
-      const int64_t n = off[b + 1] - off[b];
-      s.longest = std::max(s.longest, n);
-      prob_offsets[b + 1] = prob_offsets[b] + heads * n * n;
-    }
+    const auto prob_offsets = weight_offsets(off, s);
     auto dqkv = at::zeros({N, 3 * D}, qkv.options());
     const float* pq = qkv.data_ptr<float>();
     const float* pp = probs.data_ptr<float>();
