@@ -75,6 +75,34 @@ TEST_F(FastKernelsTest, TopKInnerProductMatchesFullScoresAndTopk) {
   EXPECT_TRUE(torch::equal(all_values, torch::full({1, 3}, 2.0f)));
 }
 
+TEST_F(FastKernelsTest, TopKInHalfPrecisionStillRanksByTheFloatScores) {
+  at::set_num_threads(1);
+  // Items 1e-6 apart: all round to the same half (1.0), so only the float re-scoring can order them.
+  auto close = 1.0f + torch::arange(200, torch::kFloat).unsqueeze(1).expand({200, 4}) * 1e-6f;
+  PackedItems packed(close, torch::Tensor(), /*first=*/3);
+  EXPECT_EQ(packed.half_precision(), __builtin_cpu_supports("avx2") && __builtin_cpu_supports("f16c") &&
+                                         __builtin_cpu_supports("fma"));
+  auto [values, ids] = packed.top_k(torch::ones({2, 4}), 1.0f, 5);
+  EXPECT_TRUE(torch::equal(ids, torch::tensor({199, 198, 197, 196, 195}, torch::kLong).repeat({2, 1})));
+  auto [expected_values, expected_ids] = torch::matmul(torch::ones({1, 4}), close.t()).topk(5, 1);
+  EXPECT_TRUE(torch::equal(values[0], expected_values[0]));
+
+  // Values beyond the largest half keep the float layout and give the same answer.
+  auto large = torch::randn({300, 8}) * 1e5f;
+  PackedItems wide(large, torch::Tensor(), 3);
+  EXPECT_FALSE(wide.half_precision());
+  auto query = torch::randn({3, 8});
+  auto [wide_values, wide_ids] = wide.top_k(query, 1.0f, 10);
+  EXPECT_TRUE(torch::equal(wide_ids, std::get<1>(torch::matmul(query, large.t()).slice(1, 3).topk(10, 1)) + 3));
+
+  // An infinite query has no error bound: every item is scored in float, +inf first, ties to the lower id.
+  auto mixed = torch::randn({100, 2});
+  auto [inf_values, inf_ids] = PackedItems(mixed, torch::Tensor(), 3).top_k(torch::tensor({{INFINITY, 1.0f}}), 1.0f, 4);
+  auto positive = mixed.select(1, 0).slice(0, 3).gt(0).nonzero().view(-1).slice(0, 0, 4) + 3;
+  EXPECT_TRUE(torch::equal(inf_ids[0], positive));
+  EXPECT_TRUE(torch::all(torch::isinf(inf_values)).item<bool>());
+}
+
 TEST_F(FastKernelsTest, BatchedMatmulAcceptsNonContiguousViews) {
   auto x = torch::randn({4, 6, 3 * 8});
   auto heads = x.view({4, 6, 3, 2, 4}).permute({2, 0, 3, 1, 4});  // q, k, v as attention slices them
