@@ -26,6 +26,30 @@ struct Scored {
 /// Heap order with the worst candidate at the front: lower value, or the higher id on a tie.
 bool better(const Scored& a, const Scored& b) { return a.value > b.value || (a.value == b.value && a.id < b.id); }
 
+bool cpu_has_avx2() {
+  static const bool ok =
+      __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
+  return ok;
+}
+
+/// How many of the `blocks` leading blocks of 16 scores hold nothing >= floor (NaN never is).
+__attribute__((target("avx2"))) int64_t blocks_below_avx2(const float* s, int64_t blocks, float floor) {
+  const __m256 f = _mm256_set1_ps(floor);
+  for (int64_t i = 0; i < blocks; ++i, s += 16) {
+    const __m256 hit = _mm256_or_ps(_mm256_cmp_ps(_mm256_loadu_ps(s), f, _CMP_GE_OQ),
+                                    _mm256_cmp_ps(_mm256_loadu_ps(s + 8), f, _CMP_GE_OQ));
+    if (_mm256_movemask_ps(hit)) return i;
+  }
+  return blocks;
+}
+int64_t blocks_below(const float* s, int64_t blocks, float floor) {
+  if (cpu_has_avx2()) return blocks_below_avx2(s, blocks, floor);
+  for (int64_t i = 0; i < blocks; ++i, s += 16)
+    for (int l = 0; l < 16; ++l)
+      if (s[l] >= floor) return i;
+  return blocks;
+}
+
 /// Keeps the k best of what it is offered. With `near` it also keeps, as candidates, every score offered
 /// within `slack` of the k-th best at the time: a superset of those within `slack` of the final k-th best.
 class TopK {
@@ -35,13 +59,12 @@ class TopK {
   }
   /// Offers scores[0..n) for ids base..base+n; NaN counts as -inf.
   void offer(const float* scores, int64_t n, int64_t base) {
-    // Once the heap is full most scores are below its worst: skip 16 at a time on their maximum.
+    // Once the heap is full most scores are below its worst: skip them 16 at a time.
     int64_t j = 0;
     while (heap_.size() == k_ && j + 16 <= n) {
-      const float floor = heap_.front().value - slack_;
-      float best = scores[j];
-      for (int64_t l = 1; l < 16; ++l) best = std::max(best, scores[j + l]);
-      if (best >= floor) offer_each(scores + j, 16, base + j);
+      j += 16 * blocks_below(scores + j, (n - j) / 16, heap_.front().value - slack_);
+      if (j + 16 > n) break;
+      offer_each(scores + j, 16, base + j);
       j += 16;
     }
     offer_each(scores + j, n - j, base + j);
@@ -222,12 +245,6 @@ __attribute__((target("avx2,fma"))) float exact_dot(const float* q, const float*
   float acc = 0.0f;
   for (int64_t e = 0; e < E; ++e) acc = std::fma(q[e], v[e], acc);
   return acc;
-}
-
-bool cpu_has_avx2() {
-  static const bool ok =
-      __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
-  return ok;
 }
 
 }  // namespace

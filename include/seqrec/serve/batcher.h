@@ -17,7 +17,9 @@ namespace seqrec::serve {
 /// Dynamic batching as Triton does it: requests that arrive close together share one model execution.
 struct BatcherOptions {
   int64_t max_batch_sessions = 64;    ///< sessions per model execution; a larger request runs alone
-  int64_t max_queue_delay_us = 200;   ///< how long the oldest request waits for others; 0 = only those already queued
+  /// How long the oldest request waits for others; 0 (Triton's default) = only those already queued. Under load
+  /// requests queue behind running executions and batch anyway; waiting costs a timer wake-up (bench/NOTES.md).
+  int64_t max_queue_delay_us = 0;
   int workers = 2;                    ///< threads running model executions
   int64_t max_queued_requests = 4096; ///< beyond this, requests fail fast with 503
 };
