@@ -38,8 +38,19 @@ train_start=$(date +%s%N)
 rm -rf "$out/run"
 "$seqrec" train --data "$out/data" --run "$out/run" --train-config "$config" --threads "$threads" >&2
 
-# A recipe with "refit": "train+valid" then trains once more on all the training data (train and valid, as the
-# published runs train) for the number of epochs valid chose, with no valid split, and evaluates that model.
+# The evaluation flags come from the recipe's "evaluate" section.
+eval_flags=$(python3 - "$config" <<'PY'
+import json, sys
+e = json.load(open(sys.argv[1]))["evaluate"]
+flags = ["--protocol", e["protocol"], "--k", e.get("k", "10,20")]
+if e.get("exclude_seen"): flags.append("--exclude-seen")
+if e.get("sampled_negatives"): flags += ["--sampled-negatives", str(e["sampled_negatives"])]
+print(" ".join(flags))
+PY
+)
+# A recipe with "refit": "train+valid" then trains once more on all the training data (train and valid; the session
+# datasets' published runs train on all of it) for the number of epochs valid chose, with no valid split, and
+# evaluates that model (and, for the record, the model before the refit).
 run=$out/run
 eval_data=$out/data
 refit=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1])).get("refit", ""))' "$config")
@@ -61,20 +72,19 @@ PY
 fi
 train_seconds=$(( ($(date +%s%N) - train_start) / 1000000 ))e-3
 
-# The evaluation flags come from the recipe's "evaluate" section.
-eval_flags=$(python3 - "$config" <<'PY'
-import json, sys
-e = json.load(open(sys.argv[1]))["evaluate"]
-flags = ["--protocol", e["protocol"], "--k", e.get("k", "10,20")]
-if e.get("exclude_seen"): flags.append("--exclude-seen")
-if e.get("sampled_negatives"): flags += ["--sampled-negatives", str(e["sampled_negatives"])]
-print(" ".join(flags))
-PY
-)
 echo "[repro] evaluating the test split: $eval_flags" >&2
 # shellcheck disable=SC2086
 "$seqrec" evaluate --data "$eval_data" --run "$run" --split test $eval_flags --baselines popularity,markov,sknn \
   --threads "$threads" \
   --json "$out/test.json" >&2
+before_refit=()
+if [[ $refit == train+valid ]]; then
+  echo "[repro] also evaluating the model before the refit (trained on train only), for the record" >&2
+  # shellcheck disable=SC2086
+  "$seqrec" evaluate --data "$out/data" --run "$out/run" --split test $eval_flags --threads "$threads" \
+    --json "$out/test-before-refit.json" >&2
+  before_refit=("$out/test-before-refit.json")
+fi
 total_seconds=$(( ($(date +%s%N) - start) / 1000000 ))e-3
-python3 "$root/bench/repro/compare.py" "$name" "$config" "$out/test.json" "$train_seconds" "$total_seconds" "$run"
+python3 "$root/bench/repro/compare.py" "$name" "$config" "$out/test.json" "$train_seconds" "$total_seconds" "$run" \
+  "${before_refit[@]}"

@@ -1,13 +1,16 @@
 #!/usr/bin/env python3
 """Prints our test figures beside the published ones and the baselines'; the last line is one JSON object.
 
-    python3 bench/repro/compare.py NAME CONFIG.json TEST.json TRAIN_SECONDS TOTAL_SECONDS RUN_DIR
+    python3 bench/repro/compare.py NAME CONFIG.json TEST.json TRAIN_SECONDS TOTAL_SECONDS RUN_DIR [BEFORE_REFIT.json]
+
+BEFORE_REFIT.json: the test figures of the model trained on train only, when the recipe then refits on train + valid.
 """
 import json
 import os
 import sys
 
 name, config_path, test_path, train_seconds, total_seconds, run_dir = sys.argv[1:7]
+before = json.load(open(sys.argv[7]))["results"][0] if len(sys.argv) > 7 else None
 config = json.load(open(config_path))
 test = json.load(open(test_path))
 published = config["published"]
@@ -26,6 +29,9 @@ print("-" * len(header))
 for row_name, values in published["rows"].items():
     print("%-22s" % (row_name + " (published)") + "".join("%19.4f" % values[m] for m in metrics))
 print("%-22s" % "target" + "".join("%19.4f" % published["target"][m] for m in metrics))
+if before is not None:
+    print("%-22s" % "ours before refit" + "".join("%19.4f" % (before["metrics"][m] * scale) for m in metrics) +
+          "%10.1f" % before["seconds"])
 for r in results:
     print("%-22s" % (r["name"] + (" (ours)" if r is ours else "")) +
           "".join("%19.4f" % (r["metrics"][m] * scale) for m in metrics) + "%10.1f" % r["seconds"])
@@ -50,6 +56,7 @@ summary = {
     "baselines": {r["name"]: {m: round(r["metrics"][m] * scale, 4) for m in metrics} for r in results[1:]},
     "published": published["rows"], "target": published["target"], "target_met": met,
     "refit_epochs": refit_epochs,
+    "before_refit": {m: round(before["metrics"][m] * scale, 4) for m in before["metrics"]} if before else None,
     "train_seconds": round(float(train_seconds), 1), "wall_seconds": round(float(total_seconds), 1),
 }
 print(json.dumps(summary, separators=(",", ":")))

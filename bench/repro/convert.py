@@ -154,16 +154,19 @@ def yoochoose(data, out):
 
 def leave_one_out(users, out, min_evaluated, note):
     """users: list of (user id, [items]) in chronological order. SASRec / S3-Rec split."""
-    train, valid, test = [], [], []
+    train, valid, test, refit = [], [], [], []
     for uid, items in users:
         times = pseudo_times(0, len(items))
         if len(items) < min_evaluated:
             train.append((uid, items, times))
+            refit.append((uid, items, times))
             continue
         train.append((uid, items[:-2], times[:-2]))
         valid.append((uid, items[:-1], times[:-1]))
         test.append((uid, items, times))
-    write_dataset(out, {"train": train, "valid": valid, "test": test}, [it for _, s, _ in train for it in s], note)
+        refit.append((uid, items[:-1], times[:-1]))  # train + the valid item; the test item stays unseen
+    write_dataset(out, {"train": train, "valid": valid, "test": test}, [it for _, s, _ in train for it in s], note,
+                  refit=refit)
 
 
 def amazon_beauty(data, out):

@@ -40,5 +40,23 @@ train = json.load(open(out + "/data-refit/sessions/train/manifest.json"))
 valid_split = json.load(open(out + "/data-refit/sessions/valid/manifest.json"))
 assert train["rows"] == 360 and valid_split["rows"] == 0, (train["rows"], valid_split["rows"])  # train_full, no valid
 assert 0 < last["test"]["recall@20"] <= 1 and "markov" in last["baselines"], last
-print("refit on train_full for", chosen, "epochs; test recall@20", last["test"]["recall@20"])
+assert 0 <= last["before_refit"]["recall@20"] <= 1, last  # the model trained on train only, reported beside
+print("refit on train_full for", chosen, "epochs; test recall@20", last["test"]["recall@20"],
+      "(before the refit", last["before_refit"]["recall@20"], ")")
+PY
+
+# Leave-one-out (Amazon): the refit's training rows are seq[:-1] (train + the valid item) for evaluated users and
+# the whole sequence for users too short to evaluate; the test item is never in them.
+mkdir -p "$work/beauty"
+printf 'u1 11 12 13 14 15\nu2 21 22\nu3 31 32 33\n' > "$work/beauty/Beauty.txt"
+python3 "$root/bench/repro/convert.py" amazon-beauty "$work/beauty" "$work/beauty-out" 2> /dev/null
+python3 - "$work/beauty-out" <<'PY'
+import json, sys
+out = sys.argv[1]
+rows = lambda d, split: json.load(open("%s/sessions/%s/manifest.json" % (d, split)))
+assert (rows(out, "train")["rows"], rows(out, "train")["values"]) == (3, 3 + 2 + 1), rows(out, "train")
+refit = rows(out + "-refit", "train")
+assert (refit["rows"], refit["values"]) == (3, 4 + 2 + 2), refit
+assert rows(out + "-refit", "valid")["rows"] == 0 and rows(out + "-refit", "test")["values"] == 5 + 3
+print("leave-one-out refit rows: seq[:-1] for evaluated users")
 PY
