@@ -2,6 +2,7 @@
 
 #include <c10/core/GradMode.h>
 #include <torch/nn/functional/loss.h>
+#include <torch/nn/functional/normalization.h>
 #include <torch/nn/init.h>
 
 #include <cmath>
@@ -38,12 +39,19 @@ NextItemHeadImpl::NextItemHeadImpl(const ModelConfig& c, torch::nn::Embedding it
 
 torch::Tensor NextItemHeadImpl::project(const torch::Tensor& hidden) { return projection ? projection(hidden) : hidden; }
 
+torch::Tensor NextItemHeadImpl::unit(const torch::Tensor& vectors) const {
+  return config_.normalize ? F::normalize(vectors, F::NormalizeFuncOptions().dim(-1).eps(1e-12)) : vectors;
+}
+
 torch::Tensor NextItemHeadImpl::item_vectors(const torch::Tensor& ids) {
-  return output ? torch::embedding(output->weight, ids) : item_embedding_(ids);
+  return unit(output ? torch::embedding(output->weight, ids) : item_embedding_(ids));
 }
 
 torch::Tensor NextItemHeadImpl::logits(const torch::Tensor& hidden) {
-  auto scores = output ? output(hidden) : torch::matmul(project(hidden), item_embedding_->weight.t());
+  auto scores = config_.normalize
+                    ? torch::matmul(unit(output ? hidden : project(hidden)),
+                                    unit(output ? output->weight : item_embedding_->weight).t())
+                    : output ? output(hidden) : torch::matmul(project(hidden), item_embedding_->weight.t());
   if (bias.defined()) scores = scores + bias;
   return scores / config_.temperature + reserved_bias;
 }
@@ -61,11 +69,11 @@ std::pair<torch::Tensor, torch::Tensor> NextItemHeadImpl::top_k(const torch::Ten
       if (!packed_.items || packed_.sources != sources) {
         torch::Tensor bias_sum = linear_bias;
         if (bias.defined()) bias_sum = bias_sum.defined() ? bias_sum + bias : bias;
-        packed_ = {sources, std::make_shared<PackedItems>(vectors, bias_sum, /*first=*/3)};
+        packed_ = {sources, std::make_shared<PackedItems>(unit(vectors), bias_sum, /*first=*/3)};
       }
       packed = packed_.items;
     }
-    return packed->top_k(output ? hidden : project(hidden), static_cast<float>(config_.temperature), k);
+    return packed->top_k(unit(output ? hidden : project(hidden)), static_cast<float>(config_.temperature), k);
   }
   auto scores = logits(hidden);
   auto [values, ids] = scores.topk(std::min(k, scores.size(1) - 3), /*dim=*/1);
@@ -73,7 +81,7 @@ std::pair<torch::Tensor, torch::Tensor> NextItemHeadImpl::top_k(const torch::Ten
 }
 
 torch::Tensor NextItemHeadImpl::candidate_logits(const torch::Tensor& hidden, const torch::Tensor& candidates) {
-  auto h = output ? hidden : project(hidden);
+  auto h = unit(output ? hidden : project(hidden));
   auto vectors = item_vectors(candidates);  // [C, E] or [M, C, E]
   auto scores = candidates.dim() == 1 ? torch::matmul(h, vectors.t()) : torch::matmul(vectors, h.unsqueeze(-1)).squeeze(-1);
   if (bias.defined()) scores = scores + bias.index_select(0, candidates.reshape({-1})).view(candidates.sizes());

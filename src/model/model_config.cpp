@@ -155,13 +155,14 @@ SEQREC_FROM_JSON(BodyConfig)
 
 json HeadConfig::to_json() const {
   return {{"weight_tying", weight_tying}, {"output_bias", output_bias}, {"temperature", temperature},
-          {"label_smoothing", label_smoothing}, {"loss", loss}, {"sampled_softmax", sampled_softmax},
+          {"normalize", normalize}, {"label_smoothing", label_smoothing}, {"loss", loss}, {"sampled_softmax", sampled_softmax},
           {"num_negatives", num_negatives}, {"in_batch_negatives", in_batch_negatives}, {"weight", weight}};
 }
 HeadConfig HeadConfig::from_json_checked(const json& j, const std::string& path, std::vector<std::string>& problems) {
   HeadConfig c;
   Reader(j, path, problems).read("weight_tying", c.weight_tying).read("output_bias", c.output_bias)
-      .read("temperature", c.temperature).read("label_smoothing", c.label_smoothing).read("loss", c.loss)
+      .read("temperature", c.temperature).read("normalize", c.normalize)
+      .read("label_smoothing", c.label_smoothing).read("loss", c.loss)
       .read("sampled_softmax", c.sampled_softmax).read("num_negatives", c.num_negatives)
       .read("in_batch_negatives", c.in_batch_negatives).read("weight", c.weight).finish();
   return c;

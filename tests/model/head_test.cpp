@@ -49,6 +49,29 @@ TEST_F(HeadTest, UntiedHeadHasItsOwnOutputLayer) {
   seqrec::test::expect_tensor_near(head->logits(hidden).slice(1, 3), head->output(hidden).slice(1, 3));
 }
 
+TEST_F(HeadTest, NormalizedHeadScoresCosineOverTemperatureEverywhere) {
+  auto c = head_config();
+  c.head.normalize = true;
+  c.head.temperature = 0.1;
+  for (bool tied : {true, false}) {
+    c.head.weight_tying = tied;
+    auto items = embedding(8, 16);
+    NextItemHead head(c, items);
+    const auto weight = tied ? items->weight : head->output->weight;
+    auto hidden = torch::randn({3, 16}) * 5;
+    auto cosine = torch::matmul(hidden / hidden.norm(2, 1, true), (weight / weight.norm(2, 1, true)).t());
+    seqrec::test::expect_tensor_near(head->logits(hidden).slice(1, 3), (cosine / 0.1).slice(1, 3), 1e-4);
+    // Sampled candidates and the serving top-k score the same way.
+    auto candidates = torch::tensor({3, 5, 7}, torch::kLong);
+    seqrec::test::expect_tensor_near(head->candidate_logits(hidden, candidates), cosine.index_select(1, candidates) / 0.1, 1e-4);
+    torch::NoGradGuard no_grad;
+    auto [values, ids] = head->top_k(hidden, 2);
+    auto [expected_values, expected_ids] = head->logits(hidden).topk(2, 1);
+    EXPECT_TRUE(torch::equal(ids, expected_ids)) << (tied ? "tied" : "untied");
+    seqrec::test::expect_tensor_near(values, expected_values, 1e-4);
+  }
+}
+
 TEST_F(HeadTest, LabelSmoothingMatchesItsDefinition) {
   auto c = head_config();
   c.head.label_smoothing = 0.2;

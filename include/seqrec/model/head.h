@@ -14,7 +14,8 @@
 namespace seqrec::model {
 
 /// Next-item prediction over the catalogue: tied to the item embedding (through `projection` when d_model
-/// differs from the item size) or a separate `output` layer; optional per-item bias; logits / temperature.
+/// differs from the item size) or a separate `output` layer; optional per-item bias; logits / temperature;
+/// with `normalize`, cosine similarity (both sides L2-normalised, as NISER) / temperature.
 /// Losses: full softmax cross-entropy (label smoothing), sampled softmax (log-uniform negatives with logQ
 /// correction, or the batch's other targets), or SASRec's binary cross-entropy on sampled negatives.
 /// Ids 0..2 (padding, null, OOV) are never scored.
@@ -42,6 +43,7 @@ class NextItemHeadImpl : public torch::nn::Module {
  private:
   torch::Tensor item_vectors(const torch::Tensor& ids);  ///< [.., E or D] output vectors of ids
   torch::Tensor project(const torch::Tensor& hidden);
+  torch::Tensor unit(const torch::Tensor& vectors) const;  ///< L2-normalised rows when head.normalize, else as is
   HeadConfig config_;
   int64_t num_items_;
   /// top_k's packed copy of the output vectors, rebuilt when a weight changes (storage or in-place version).

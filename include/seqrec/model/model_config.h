@@ -80,6 +80,7 @@ struct HeadConfig {
   bool weight_tying = true;        ///< scores = hidden · item embedding (through a projection when sizes differ)
   bool output_bias = false;        ///< a learned bias per item
   double temperature = 1.0;        ///< logits are divided by it
+  bool normalize = false;          ///< cosine scores: hidden and item vectors L2-normalised (NISER); use a small temperature
   double label_smoothing = 0.0;
   std::string loss = "cross_entropy";  ///< "cross_entropy" (full or sampled softmax) or "bce" (SASRec)
   bool sampled_softmax = false;    ///< log-uniform negatives with logQ correction, accidental hits masked
