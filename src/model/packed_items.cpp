@@ -240,7 +240,7 @@ void score_block(const float* q, int64_t rows, int64_t E, const void* groups, in
   }
 }
 
-/// q · v summed in the order the multi-row kernel sums one lane (one fused multiply-add per e, from 0).
+/// q · v in float, one fused multiply-add per e from 0 (as the 4-6-row kernels sum a lane): the half path's answer.
 __attribute__((target("avx2,fma"))) float exact_dot(const float* q, const float* v, int64_t E) {
   float acc = 0.0f;
   for (int64_t e = 0; e < E; ++e) acc = std::fma(q[e], v[e], acc);
