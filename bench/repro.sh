@@ -45,6 +45,7 @@ e = json.load(open(sys.argv[1]))["evaluate"]
 flags = ["--protocol", e["protocol"], "--k", e.get("k", "10,20")]
 if e.get("exclude_seen"): flags.append("--exclude-seen")
 if e.get("sampled_negatives"): flags += ["--sampled-negatives", str(e["sampled_negatives"])]
+if "hybrid_sknn" in e: flags += ["--hybrid-sknn", str(e["hybrid_sknn"])]
 print(" ".join(flags))
 PY
 )

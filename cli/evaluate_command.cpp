@@ -8,6 +8,7 @@
 #include "seqrec/common/runtime.h"
 #include "seqrec/metrics/evaluator.h"
 #include "seqrec/model/baseline.h"
+#include "seqrec/model/session_knn.h"
 #include "seqrec/schema/schema.h"
 #include "seqrec/train/checkpoint.h"
 
@@ -18,6 +19,7 @@ struct EvaluateFlags {
   std::string data, run, checkpoint, split = "test", ks = "10,20", json, protocol = "last-item",
                                       baselines = "popularity";
   int64_t batch_size = 256, sampled_negatives = 0, holdout_offset = 0, max_length = 20;
+  double hybrid_sknn = -1;
   uint64_t seed = 7;
   bool exclude_seen = false;
   RuntimeFlags runtime;
@@ -52,6 +54,9 @@ void add_evaluate_command(CLI::App& app) {
   cmd->add_option("--seed", f->seed, "seed of the sampled negatives")->capture_default_str()->group("Protocol");
   cmd->add_option("--baselines", f->baselines, "comma list of popularity, markov, sknn (or none)")->capture_default_str();
   cmd->add_option("--max-length", f->max_length, "history items the baselines see when no model is given")->capture_default_str();
+  cmd->add_option("--hybrid-sknn", f->hybrid_sknn,
+                  "also rank by (1 - W) * the model's softmax + W * session kNN's vote (Jannach & Ludewig 2017): row MODEL+sknn")
+      ->check(CLI::Range(0.0, 1.0));
   cmd->add_option("--json", f->json, "also write the results as JSON to this file (- for stdout)");
   cmd->add_option("--batch-size", f->batch_size, "predictions per scoring batch")->capture_default_str();
   f->runtime.add_to(*cmd);
@@ -94,7 +99,17 @@ void add_evaluate_command(CLI::App& app) {
       results.push_back(evaluator.evaluate(
           sessions, [&](const model::PrefixBatch& b) { return model->next_item_scores(b.items, b.lengths); },
           model->config().architecture));
+      if (f->hybrid_sknn >= 0) {
+        model::SessionKnn knn(etl::read_sessions(data / "sessions" / "train"), num_items, device);
+        results.push_back(evaluator.evaluate(
+            sessions,
+            [&](const model::PrefixBatch& b) {
+              return model::mix_with_knn(model->next_item_scores(b.items, b.lengths), knn.distribution(b), f->hybrid_sknn);
+            },
+            model->config().architecture + "+sknn"));
+      }
     }
+    SEQREC_CHECK(f->hybrid_sknn < 0 || !results.empty(), "--hybrid-sknn needs a model: give --run or --checkpoint");
     SEQREC_CHECK(!results.empty() || !baselines.empty(), "nothing to evaluate: give --run, --checkpoint or --baselines");
     if (!baselines.empty()) {
       auto train = etl::read_sessions(data / "sessions" / "train");

@@ -10,14 +10,22 @@ import os
 import sys
 
 name, config_path, test_path, train_seconds, total_seconds, run_dir = sys.argv[1:7]
-before = json.load(open(sys.argv[7]))["results"][0] if len(sys.argv) > 7 else None
 config = json.load(open(config_path))
+# A recipe with evaluate.hybrid_sknn reports the model mixed with session kNN (the row named MODEL+sknn) as ours.
+hybrid = "hybrid_sknn" in config["evaluate"]
+
+
+def pick_ours(results):
+    return next(r for r in results if r["name"].endswith("+sknn")) if hybrid else results[0]
+
+
+before = pick_ours(json.load(open(sys.argv[7]))["results"]) if len(sys.argv) > 7 else None
 test = json.load(open(test_path))
 published = config["published"]
 scale = published.get("scale", 1)
 metrics = published["metrics"]  # our key -> the paper's name
 results = test["results"]
-ours = results[0]
+ours = pick_ours(results)
 label = " (SAMPLED)" if test.get("sampled") else ""
 
 print()
@@ -53,7 +61,9 @@ if os.path.basename(os.path.normpath(run_dir)) == "run-refit":
 summary = {
     "dataset": name, "protocol": test["protocol"], "sampled": bool(test.get("sampled")), "scale": scale,
     "test": {m: round(ours["metrics"][m] * scale, 4) for m in ours["metrics"]},
-    "baselines": {r["name"]: {m: round(r["metrics"][m] * scale, 4) for m in metrics} for r in results[1:]},
+    "baselines": {r["name"]: {m: round(r["metrics"][m] * scale, 4) for m in metrics}
+                  for r in results if r is not ours and not (hybrid and r is results[0])},
+    "model_alone": {m: round(results[0]["metrics"][m] * scale, 4) for m in metrics} if hybrid else None,
     "published": published["rows"], "target": published["target"], "target_met": met,
     "refit_epochs": refit_epochs,
     "before_refit": {m: round(before["metrics"][m] * scale, 4) for m in before["metrics"]} if before else None,

@@ -128,6 +128,36 @@ torch::Tensor NextItemHeadImpl::loss(const torch::Tensor& hidden, const torch::T
                           F::CrossEntropyFuncOptions().label_smoothing(config_.label_smoothing));
 }
 
+namespace {
+/// The scorable history positions of items [B, L] right-padded to lengths [B]: [B, L] bool.
+torch::Tensor history_mask(const torch::Tensor& items, const torch::Tensor& lengths) {
+  return items.gt(2) & torch::arange(items.size(1), items.options()).view({1, -1}).lt(lengths.view({-1, 1}));
+}
+}  // namespace
+
+torch::Tensor NextItemHeadImpl::add_repeat_bonus(const torch::Tensor& logits, const torch::Tensor& items, const torch::Tensor& lengths) {
+  auto bonus = history_mask(items, lengths).to(logits.dtype()) * config_.repeat_bonus;
+  // scatter (not scatter_add) keeps one bonus per item however often it was seen; padding writes 0 onto id 0.
+  auto onto = torch::zeros_like(logits).scatter(1, items, bonus);
+  return logits + onto;
+}
+
+std::pair<torch::Tensor, torch::Tensor> NextItemHeadImpl::top_k_with_repeats(const torch::Tensor& hidden, const torch::Tensor& items,
+                                                                             const torch::Tensor& lengths, int64_t k) {
+  const int64_t L = items.size(1);
+  auto real = history_mask(items, lengths);
+  auto same = items.unsqueeze(2).eq(items.unsqueeze(1));                                                  // [B, L, L]
+  auto earlier = (same & torch::ones({L, L}, items.options().dtype(torch::kBool)).tril(-1)).any(2);     // a copy sits before
+  auto history = (candidate_logits(hidden, items) + config_.repeat_bonus)
+                     .masked_fill(~(real & ~earlier), kNegInf);
+  auto [values, ids] = top_k(hidden, k + L);
+  auto in_history = (ids.unsqueeze(2).eq(items.unsqueeze(1)) & real.unsqueeze(1)).any(2);
+  auto all_values = torch::cat({values.masked_fill(in_history, kNegInf), history}, 1);
+  auto all_ids = torch::cat({ids, items}, 1);
+  auto [best, at] = all_values.topk(std::min(k, num_items_ - 3), 1);
+  return {best, all_ids.gather(1, at)};
+}
+
 std::pair<torch::Tensor, torch::Tensor> sample_log_uniform(int64_t num_items, int64_t num_samples, c10::Device device) {
   const double range = static_cast<double>(num_items - 3);
   auto u = torch::rand({num_samples}, step_generator(), torch::TensorOptions().dtype(torch::kDouble).device(device));

@@ -156,7 +156,8 @@ SEQREC_FROM_JSON(BodyConfig)
 json HeadConfig::to_json() const {
   return {{"weight_tying", weight_tying}, {"output_bias", output_bias}, {"temperature", temperature},
           {"normalize", normalize}, {"label_smoothing", label_smoothing}, {"loss", loss}, {"sampled_softmax", sampled_softmax},
-          {"num_negatives", num_negatives}, {"in_batch_negatives", in_batch_negatives}, {"weight", weight}};
+          {"num_negatives", num_negatives}, {"in_batch_negatives", in_batch_negatives}, {"weight", weight},
+          {"repeat_bonus", repeat_bonus}};
 }
 HeadConfig HeadConfig::from_json_checked(const json& j, const std::string& path, std::vector<std::string>& problems) {
   HeadConfig c;
@@ -164,7 +165,8 @@ HeadConfig HeadConfig::from_json_checked(const json& j, const std::string& path,
       .read("temperature", c.temperature).read("normalize", c.normalize)
       .read("label_smoothing", c.label_smoothing).read("loss", c.loss)
       .read("sampled_softmax", c.sampled_softmax).read("num_negatives", c.num_negatives)
-      .read("in_batch_negatives", c.in_batch_negatives).read("weight", c.weight).finish();
+      .read("in_batch_negatives", c.in_batch_negatives).read("weight", c.weight)
+      .read("repeat_bonus", c.repeat_bonus).finish();
   return c;
 }
 SEQREC_FROM_JSON(HeadConfig)
@@ -310,6 +312,9 @@ std::vector<std::string> ModelConfig::problems() const {
   if (head.in_batch_negatives && !head.sampled_softmax) p.push_back("head.in_batch_negatives needs head.sampled_softmax: true");
   if (head.loss == "bce" && head.sampled_softmax) p.push_back("head.loss bce and head.sampled_softmax exclude each other");
   if (head.weight < 0) p.push_back("head.weight must be >= 0");
+  if (!std::isfinite(head.repeat_bonus)) p.push_back("head.repeat_bonus must be a finite number");
+  if (head.repeat_bonus != 0 && scheme != "clm")
+    p.push_back("head.repeat_bonus needs clm masking (the scored history is the items before the prediction)");
 
   // tasks
   for (size_t i = 0; i < tasks.size(); ++i) {

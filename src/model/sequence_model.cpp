@@ -142,12 +142,14 @@ torch::Tensor SequenceModelImpl::next_item_hidden(const torch::Tensor& items, co
 }
 
 torch::Tensor SequenceModelImpl::next_item_scores(const torch::Tensor& items, const torch::Tensor& lengths) {
-  return head->logits(next_item_hidden(items, lengths));
+  auto scores = head->logits(next_item_hidden(items, lengths));
+  return resolved_.head.repeat_bonus != 0 ? head->add_repeat_bonus(scores, items, lengths) : scores;
 }
 
 std::pair<torch::Tensor, torch::Tensor> SequenceModelImpl::next_item_top_k(const torch::Tensor& items,
                                                                            const torch::Tensor& lengths, int64_t k) {
-  return head->top_k(next_item_hidden(items, lengths), k);
+  auto hidden = next_item_hidden(items, lengths);
+  return resolved_.head.repeat_bonus != 0 ? head->top_k_with_repeats(hidden, items, lengths, k) : head->top_k(hidden, k);
 }
 
 std::vector<torch::Tensor> SequenceModelImpl::task_outputs(const torch::Tensor& items, const torch::Tensor& lengths,

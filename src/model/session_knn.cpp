@@ -3,6 +3,7 @@
 #include <ATen/ATen.h>
 
 #include <algorithm>
+#include <limits>
 #include <numeric>
 #include <unordered_map>
 
@@ -69,17 +70,36 @@ std::vector<float> SessionKnn::session_scores(const int64_t* items, int64_t leng
   return scores;
 }
 
-at::Tensor SessionKnn::scores(const PrefixBatch& batch) const {
+at::Tensor SessionKnn::votes(const PrefixBatch& batch) const {
   auto items = batch.items.to(at::kCPU).contiguous();
   auto lengths = batch.lengths.to(at::kCPU).contiguous();
   const int64_t B = items.size(0), L = items.size(1);
   auto out = at::empty({B, num_items_}, at::kFloat);
-  float* o = out.data_ptr<float>();
   for (int64_t b = 0; b < B; ++b) {
     auto s = session_scores(items.data_ptr<int64_t>() + b * L, lengths.data_ptr<int64_t>()[b]);
-    for (int64_t id = 0; id < num_items_; ++id) o[b * num_items_ + id] = s[id] + 1e-3f * tie_break_[id];
+    std::copy(s.begin(), s.end(), out.data_ptr<float>() + b * num_items_);
   }
-  return out.to(device_);
+  return out;
+}
+
+at::Tensor SessionKnn::scores(const PrefixBatch& batch) const {
+  auto tie_break = at::from_blob(const_cast<float*>(tie_break_.data()), {1, num_items_}, at::kFloat);
+  return (votes(batch) + 1e-3f * tie_break).to(device_);
+}
+
+at::Tensor SessionKnn::distribution(const PrefixBatch& batch) const {
+  auto v = votes(batch);
+  // A prefix without neighbours has only zero votes: 0 / tiny keeps it all 0.
+  return (v / v.sum(1, /*keepdim=*/true).clamp_min(std::numeric_limits<float>::min())).to(device_);
+}
+
+at::Tensor mix_with_knn(const at::Tensor& model_scores, const at::Tensor& knn_distribution, double weight) {
+  SEQREC_CHECK(weight >= 0 && weight <= 1, "the kNN weight of a hybrid must be in [0, 1], got ", weight);
+  SEQREC_CHECK(model_scores.sizes() == knn_distribution.sizes(), "model scores ", model_scores.sizes(),
+               " and kNN distribution ", knn_distribution.sizes(), " differ in shape");
+  auto mixed = at::softmax(model_scores, 1) * (1.0 - weight) + knn_distribution.to(model_scores.device()) * weight;
+  mixed.slice(1, 0, 3).fill_(-std::numeric_limits<float>::infinity());
+  return mixed;
 }
 
 }  // namespace seqrec::model

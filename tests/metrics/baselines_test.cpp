@@ -75,6 +75,25 @@ TEST(BaselinesTest, SessionKnnVotesWithPositionWeightedSimilarity) {
   EXPECT_FLOAT_EQ(t[5], 0.0f);
 }
 
+TEST(BaselinesTest, HybridMixesTheModelsSoftmaxWithTheKnnVote) {
+  SessionKnn knn(fixture(), kItems, c10::Device(c10::kCPU));
+  // Prefix 3 4 votes 3: 3, 4: 4, 5: 2.5, 6: 1.5 (sum 11); prefix 7 shares no item with a past session.
+  auto items = torch::tensor({3, 4, 7, 0}, torch::kLong).view({2, 2});
+  PrefixBatch batch{items, torch::tensor({2, 1}, torch::kLong), torch::tensor({0, 0}, torch::kLong)};
+  auto vote = knn.distribution(batch);
+  EXPECT_FLOAT_EQ(vote[0][4].item<float>(), 4.0f / 11.0f);
+  EXPECT_FLOAT_EQ(vote[0].sum().item<float>(), 1.0f);
+  EXPECT_FLOAT_EQ(vote[1].sum().item<float>(), 0.0f);
+  const float inf = std::numeric_limits<float>::infinity();
+  auto scores = torch::tensor({-inf, -inf, -inf, 0.f, 0.f, 0.f, 0.f, std::log(6.0f)}).repeat({2, 1});  // softmax: 7 -> 0.6
+  auto mixed = mix_with_knn(scores, vote, 0.25);
+  EXPECT_NEAR(mixed[0][7].item<float>(), 0.75 * 0.6, 1e-6);
+  EXPECT_NEAR(mixed[0][4].item<float>(), 0.75 * 0.1 + 0.25 * 4.0 / 11.0, 1e-6);
+  EXPECT_NEAR(mixed[1][4].item<float>(), 0.75 * 0.1, 1e-6);  // no neighbours: the model alone, scaled
+  EXPECT_TRUE(torch::isinf(mixed.slice(1, 0, 3)).all().item<bool>());
+  EXPECT_THROW(mix_with_knn(scores, vote, 1.5), InvalidInput);
+}
+
 TEST(BaselinesTest, FactoryKnowsTheBaselinesAndRejectsOthers) {
   auto m = make_baseline("markov", fixture(), kItems, c10::Device(c10::kCPU));
   EXPECT_EQ(m->name(), "markov");

@@ -36,6 +36,13 @@ class NextItemHeadImpl : public torch::nn::Module {
   torch::Tensor sampled_softmax_loss(const torch::Tensor& hidden, const torch::Tensor& targets,
                                      const torch::Tensor& negatives, const torch::Tensor& log_q);
 
+  /// logits [B, num_items] + head.repeat_bonus on each item of items [B, L] (right-padded to lengths [B]), once.
+  torch::Tensor add_repeat_bonus(const torch::Tensor& logits, const torch::Tensor& items, const torch::Tensor& lengths);
+  /// top_k for hidden [B, D] with the repeat bonus: the best k + L by plain score hold the best k items outside
+  /// the history; the history items join them with their bonus.
+  std::pair<torch::Tensor, torch::Tensor> top_k_with_repeats(const torch::Tensor& hidden, const torch::Tensor& items,
+                                                             const torch::Tensor& lengths, int64_t k);
+
   torch::nn::Linear projection{nullptr}, output{nullptr};
   torch::Tensor bias;           ///< [num_items] when head.output_bias
   torch::Tensor reserved_bias;  ///< buffer [num_items]: -inf on ids 0..2

@@ -87,6 +87,9 @@ struct HeadConfig {
   int64_t num_negatives = 1000;    ///< sampled softmax / bce: negatives per step
   bool in_batch_negatives = false; ///< sampled softmax: the batch's other targets are the negatives
   double weight = 1.0;             ///< weight of the next-item loss among tasks
+  /// Added at inference to the logits of the items already in the session (once per item, not in training): a
+  /// repeat prior, as RepeatNet's repeat mode, chosen on valid. 0 = off.
+  double repeat_bonus = 0.0;
 
   nlohmann::json to_json() const;
   static HeadConfig from_json(const nlohmann::json& j);

@@ -22,10 +22,14 @@ class SessionKnn : public ItemScorer {
   SessionKnn(const etl::SessionTable& train, int64_t num_items, c10::Device device, SessionKnnOptions options = {});
   at::Tensor scores(const PrefixBatch& batch) const override;
   std::string name() const override { return "sknn"; }
+  /// The vote as a distribution: each prefix's scores over their sum, [B, num_items]; all 0 for a prefix that
+  /// shares no item with a past session.
+  at::Tensor distribution(const PrefixBatch& batch) const;
   /// Scores for one prefix (without the popularity tie-break), [num_items].
   std::vector<float> session_scores(const int64_t* items, int64_t length) const;
 
  private:
+  at::Tensor votes(const PrefixBatch& batch) const;  ///< session_scores of each prefix, [B, num_items] on the CPU
   int64_t num_items_;
   c10::Device device_;
   SessionKnnOptions options_;
@@ -34,5 +38,9 @@ class SessionKnn : public ItemScorer {
   std::vector<int64_t> recency_;                         ///< per train row: higher = more recent
   std::vector<float> tie_break_;
 };
+
+/// The hybrid of Jannach & Ludewig ("When recurrent neural networks meet the neighborhood", 2017):
+/// (1 - weight) * softmax(model_scores) + weight * knn_distribution, [B, num_items], ids 0..2 at -inf.
+at::Tensor mix_with_knn(const at::Tensor& model_scores, const at::Tensor& knn_distribution, double weight);
 
 }  // namespace seqrec::model
