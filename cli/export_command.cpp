@@ -10,6 +10,7 @@ namespace seqrec::cli {
 namespace {
 struct ExportFlags {
   std::string data, run, checkpoint, out, model_name = "seqrec";
+  double hybrid_sknn = -1.0;
 };
 }  // namespace
 
@@ -21,12 +22,16 @@ void add_export_command(CLI::App& app) {
   cmd->add_option("--checkpoint", f->checkpoint, "a checkpoint file instead of --run");
   cmd->add_option("--out,-o", f->out, "bundle folder to write (replaced atomically)")->required();
   cmd->add_option("--model-name", f->model_name, "the name clients use in /v2/models/{name}")->capture_default_str();
+  cmd->add_option("--hybrid-sknn", f->hybrid_sknn,
+                  "mix session kNN over the data's train sessions into every prediction with weight W (as evaluate --hybrid-sknn)")
+      ->check(CLI::Range(0.0, 1.0));
   cmd->callback([f] {
     SEQREC_CHECK(!f->run.empty() || !f->checkpoint.empty(), "give --run DIR or --checkpoint FILE");
     const std::filesystem::path checkpoint =
         f->checkpoint.empty() ? std::filesystem::path(f->run) / "checkpoint.pt" : std::filesystem::path(f->checkpoint);
     serve::ExportOptions options;
     options.model_name = f->model_name;
+    options.hybrid_sknn = f->hybrid_sknn;
     auto manifest = serve::export_bundle(f->data, checkpoint, f->out, options);
     int64_t bytes = 0;
     for (const auto& [name, file] : manifest.files) bytes += file.bytes;

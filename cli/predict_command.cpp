@@ -17,6 +17,7 @@ struct PredictFlags {
   std::string session_col, item_col, timestamp_col;
   int64_t top_k = 10;
   bool exclude_seen = false;
+  double hybrid_sknn = -1.0;
   RuntimeFlags runtime;
 };
 
@@ -43,6 +44,9 @@ void add_predict_command(CLI::App& app) {
   cmd->add_option("--session-col", f->session_col, "session column (default session_id)");
   cmd->add_option("--item-col", f->item_col, "item column (default item_id)");
   cmd->add_option("--timestamp-col", f->timestamp_col, "timestamp column (default timestamp)");
+  cmd->add_option("--hybrid-sknn", f->hybrid_sknn,
+                  "with --data: mix session kNN over its train sessions in with weight W (a bundle carries its own)")
+      ->check(CLI::Range(0.0, 1.0));
   f->runtime.add_to(*cmd);
   cmd->callback([f] {
     SEQREC_CHECK(f->top_k > 0, "--top-k must be > 0, got ", f->top_k);
@@ -51,10 +55,13 @@ void add_predict_command(CLI::App& app) {
     SEQREC_CHECK(from_bundle != !f->data.empty(), "give either --bundle DIR, or --data DIR with --run DIR (or --checkpoint FILE)");
     SEQREC_CHECK(from_bundle || !f->run.empty() || !f->checkpoint.empty(), "give --run DIR or --checkpoint FILE with --data");
     SEQREC_CHECK(!from_bundle || (f->run.empty() && f->checkpoint.empty()), "--bundle holds the model: drop --run/--checkpoint");
+    SEQREC_CHECK(!from_bundle || f->hybrid_sknn < 0, "--bundle holds its hybrid (seqrec export --hybrid-sknn): drop --hybrid-sknn");
     set_threads(f->runtime.threads);
     const auto device = parse_device(f->runtime.device);
     const std::filesystem::path checkpoint = f->checkpoint.empty() ? std::filesystem::path(f->run) / "checkpoint.pt" : std::filesystem::path(f->checkpoint);
     auto predictor = from_bundle ? serve::Predictor::load_bundle(f->bundle, device) : serve::Predictor::load(f->data, checkpoint, device);
+    if (f->hybrid_sknn >= 0)
+      predictor.set_knn_hybrid(etl::read_sessions(std::filesystem::path(f->data) / "sessions" / "train"), f->hybrid_sknn);
 
     // Requests carry plain session_id,item_id,timestamp columns, whatever raw layout the workflow was fitted on;
     // the sessionizing options (repeats, truncation) stay the fitted ones.

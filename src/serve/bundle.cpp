@@ -70,6 +70,7 @@ json BundleManifest::to_json() const {
           {"model_config", model_config},
           {"workflow", workflow},
           {"training", training},
+          {"hybrid", hybrid},
           {"files", f}};
 }
 
@@ -83,6 +84,7 @@ BundleManifest BundleManifest::from_json(const json& j) {
   m.model_config = j.at("model_config");
   m.workflow = j.value("workflow", json::object());
   m.training = j.value("training", json::object());
+  m.hybrid = j.value("hybrid", json::object());
   for (const auto& [name, file] : j.at("files").items()) m.files[name] = {file.at("bytes"), file.at("fnv1a64")};
   return m;
 }
@@ -109,7 +111,14 @@ BundleManifest export_bundle(const fs::path& data_dir, const fs::path& checkpoin
   manifest.workflow = workflow_json.value("options", json::object());
   manifest.training = {{"epoch", loaded.meta.epoch}, {"step", loaded.meta.step}, {"best_metric", loaded.meta.best_metric},
                        {"train_options", loaded.meta.train_options}};
+  const fs::path knn_sessions = data_dir / "sessions" / "train";
+  if (options.hybrid_sknn >= 0) {
+    SEQREC_CHECK(options.hybrid_sknn <= 1, "--hybrid-sknn must be in [0, 1], got ", options.hybrid_sknn);
+    require_exists(knn_sessions, "train sessions for the kNN hybrid");
+    manifest.hybrid = {{"sknn_weight", options.hybrid_sknn}};
+  }
   write_directory_atomic(out, [&](const fs::path& tmp) {
+    if (options.hybrid_sknn >= 0) fs::copy(knn_sessions, tmp / bundle_paths::kKnnSessions, fs::copy_options::recursive);
     fs::copy(workflow_dir, tmp / bundle_paths::kWorkflow, fs::copy_options::recursive);
     fs::copy_file(schema_path, tmp / bundle_paths::kSchema);
     // Weights and the resolved config only: the optimizer state is for resuming training, not serving.

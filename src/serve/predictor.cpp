@@ -43,7 +43,16 @@ Predictor Predictor::load_bundle(const std::filesystem::path& bundle, c10::Devic
   const auto model_path = bundle / bundle_paths::kModel;
   auto loaded = train::load_checkpoint(model_path, device);
   train::check_schema_matches(loaded.meta, manifest.data_fingerprint, model_path, bundle / bundle_paths::kManifest);
-  return Predictor(std::move(workflow), loaded.model, device);
+  Predictor predictor(std::move(workflow), loaded.model, device);
+  if (manifest.hybrid.contains("sknn_weight"))
+    predictor.set_knn_hybrid(etl::read_sessions(bundle / bundle_paths::kKnnSessions), manifest.hybrid.at("sknn_weight").get<double>());
+  return predictor;
+}
+
+void Predictor::set_knn_hybrid(const etl::SessionTable& train, double weight) {
+  SEQREC_CHECK(weight >= 0 && weight <= 1, "the kNN weight of a hybrid must be in [0, 1], got ", weight);
+  knn_ = std::make_shared<const model::SessionKnn>(train, model_->config().num_items, device_);
+  knn_weight_ = weight;
 }
 
 std::vector<Recommendation> Predictor::predict(std::vector<etl::Event> events, int64_t k) const {
@@ -81,7 +90,10 @@ std::vector<Recommendation> Predictor::predict(const etl::SessionTable& sessions
       if (o.exclude_seen) seen[b].insert(sessions.items_of(rows[b]), sessions.items_of(rows[b]) + sessions.length(rows[b]));
       kk = std::max(kk, std::min(o.top_k + static_cast<int64_t>(seen[b].size()), catalogue));
     }
-    auto [values, indices] = model_->next_item_top_k(batch.items, batch.lengths, kk);
+    auto [values, indices] =
+        knn_ ? model::mix_with_knn(model_->next_item_scores(batch.items, batch.lengths), knn_->distribution(batch), knn_weight_)
+                   .topk(std::min(kk, model_->config().num_items - 3), 1)
+             : model_->next_item_top_k(batch.items, batch.lengths, kk);
     values = values.to(torch::kCPU, torch::kFloat).contiguous();
     indices = indices.to(torch::kCPU, torch::kLong).contiguous();
     const float* v = values.data_ptr<float>();

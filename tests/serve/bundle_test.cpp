@@ -1,9 +1,14 @@
 #include "seqrec/serve/bundle.h"
 
 #include <nlohmann/json.hpp>
+#include <torch/types.h>
+
+#include <algorithm>
 
 #include "seqrec/common/error.h"
 #include "seqrec/common/io.h"
+#include "seqrec/model/batch.h"
+#include "seqrec/model/session_knn.h"
 #include "serve/serve_fixture.h"
 
 namespace seqrec::serve::test {
@@ -48,6 +53,41 @@ TEST_F(BundleTest, BundlePredictorMatchesTheDataAndCheckpointPredictor) {
   ASSERT_EQ(x.size(), 1u);
   EXPECT_EQ(x[0].items, y[0].items);
   EXPECT_EQ(x[0].scores, y[0].scores);
+}
+
+TEST_F(BundleTest, HybridBundleMixesInSessionKnnAsEvaluateDoes) {
+  ExportOptions options;
+  options.hybrid_sknn = 0.3;
+  export_bundle(path("data"), path("run/checkpoint.pt"), path("hybrid"), options);
+  auto manifest = verify_bundle(path("hybrid"));
+  EXPECT_DOUBLE_EQ(manifest.hybrid.at("sknn_weight").get<double>(), 0.3);
+  EXPECT_TRUE(std::any_of(manifest.files.begin(), manifest.files.end(),
+                          [](const auto& f) { return f.first.rfind("knn_sessions/", 0) == 0; }));
+  const c10::Device cpu(c10::kCPU);
+  auto served = Predictor::load_bundle(path("hybrid"), cpu);
+  EXPECT_DOUBLE_EQ(served.knn_weight(), 0.3);
+  EXPECT_LT(Predictor::load_bundle(path("bundle"), cpu).knn_weight(), 0.0);
+
+  // What `seqrec evaluate --hybrid-sknn 0.3` ranks by, computed here from its parts.
+  auto plain = Predictor::load(path("data"), path("run/checkpoint.pt"), cpu);
+  auto items = popular_items(plain, 4);
+  std::vector<etl::Event> events = {{"a", items[0], 1000, 1}, {"a", items[1], 2000, 2}, {"a", items[3], 3000, 3}};
+  auto sessions = plain.workflow().transform_events(events);
+  auto batch = model::make_prefix_batch(sessions, {0}, plain.model_config().max_length, false, cpu);
+  model::SessionKnn knn(etl::read_sessions(path("data/sessions/train")), plain.model_config().num_items, cpu);
+  torch::NoGradGuard no_grad;
+  auto mixed = model::mix_with_knn(plain.model().next_item_scores(batch.items, batch.lengths), knn.distribution(batch), 0.3);
+  auto [values, ids] = mixed.topk(5, 1);
+  auto got = served.predict(events, 5);
+  ASSERT_EQ(got.size(), 1u);
+  ASSERT_EQ(got[0].items.size(), 5u);
+  for (int64_t j = 0; j < 5; ++j) {
+    EXPECT_EQ(got[0].items[j], plain.workflow().items().decode(ids[0][j].item<int64_t>())) << j;
+    EXPECT_NEAR(got[0].scores[j], values[0][j].item<float>(), 1e-6) << j;
+  }
+  // The same hybrid from --data and a checkpoint.
+  plain.set_knn_hybrid(etl::read_sessions(path("data/sessions/train")), 0.3);
+  EXPECT_EQ(plain.predict(events, 5)[0].items, got[0].items);
 }
 
 TEST_F(BundleTest, DamagedFileIsRefusedNamingIt) {

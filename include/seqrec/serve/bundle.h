@@ -27,6 +27,7 @@ struct BundleManifest {
   nlohmann::json model_config;   ///< the resolved model config from the checkpoint
   nlohmann::json workflow;       ///< the fitted workflow's options
   nlohmann::json training;       ///< epoch, step, best metric, train options
+  nlohmann::json hybrid = nlohmann::json::object();  ///< {"sknn_weight": W} when predictions mix in session kNN
   std::map<std::string, BundleFile> files;  ///< path relative to the bundle -> size and checksum
 
   nlohmann::json to_json() const;
@@ -39,10 +40,13 @@ inline const char* kManifest = "manifest.json";
 inline const char* kWorkflow = "workflow";
 inline const char* kSchema = "schema.json";
 inline const char* kModel = "model.pt";
+inline const char* kKnnSessions = "knn_sessions";  ///< the sessions a kNN hybrid searches (the ETL train split)
 }  // namespace bundle_paths
 
 struct ExportOptions {
   std::string model_name = "seqrec";  ///< the name clients use in /v2/models/{name}
+  /// >= 0: predictions mix in session kNN over the data's train sessions with this weight (evaluate --hybrid-sknn).
+  double hybrid_sknn = -1.0;
 };
 
 /// Writes a bundle from an ETL output folder (`workflow/`, `schema.json`) and a checkpoint: the workflow and

@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "seqrec/etl/workflow.h"
+#include "seqrec/model/session_knn.h"
 #include "seqrec/model/session_model.h"
 
 namespace seqrec::serve {
@@ -12,7 +13,7 @@ namespace seqrec::serve {
 struct Recommendation {
   std::string session_id;
   std::vector<std::string> items;  ///< raw item ids, best first
-  std::vector<float> scores;       ///< the model's logits for those items
+  std::vector<float> scores;       ///< the model's logits for those items (probabilities with a kNN hybrid)
 };
 
 /// What to return for one session.
@@ -43,6 +44,12 @@ class Predictor {
   /// excluded items) are left out, so a row can hold fewer than top_k items only when the catalogue runs out.
   std::vector<Recommendation> predict(const etl::SessionTable& sessions, const std::vector<PredictOptions>& per_session) const;
 
+  /// Mixes session kNN over `train` into every prediction, as `seqrec evaluate --hybrid-sknn weight` measures it:
+  /// scores become (1 - weight) * the model's softmax + weight * the kNN vote.
+  void set_knn_hybrid(const etl::SessionTable& train, double weight);
+  /// The hybrid's kNN weight; negative without one.
+  double knn_weight() const { return knn_ ? knn_weight_ : -1.0; }
+
   const model::ModelConfig& model_config() const { return model_->config(); }
   /// The model, for benchmarks and tools that score outside predict().
   model::SessionModel& model() const { return *model_; }
@@ -54,6 +61,8 @@ class Predictor {
   etl::Workflow workflow_;
   std::shared_ptr<model::SessionModel> model_;
   c10::Device device_;
+  std::shared_ptr<const model::SessionKnn> knn_;
+  double knn_weight_ = 0.0;
 };
 
 }  // namespace seqrec::serve
