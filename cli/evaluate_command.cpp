@@ -20,6 +20,7 @@ struct EvaluateFlags {
                                       baselines = "popularity";
   int64_t batch_size = 256, sampled_negatives = 0, holdout_offset = 0, max_length = 20;
   double hybrid_sknn = -1;
+  model::SessionKnnOptions knn;
   uint64_t seed = 7;
   bool exclude_seen = false;
   RuntimeFlags runtime;
@@ -57,6 +58,10 @@ void add_evaluate_command(CLI::App& app) {
   cmd->add_option("--hybrid-sknn", f->hybrid_sknn,
                   "also rank by (1 - W) * the model's softmax + W * session kNN's vote (Jannach & Ludewig 2017): row MODEL+sknn")
       ->check(CLI::Range(0.0, 1.0));
+  cmd->add_option("--sknn-neighbors", f->knn.neighbors, "session kNN (baseline and hybrid): neighbours that vote")
+      ->capture_default_str()->check(CLI::PositiveNumber);
+  cmd->add_option("--sknn-sample", f->knn.sample_size, "session kNN: the most recent sessions sharing an item it compares")
+      ->capture_default_str()->check(CLI::PositiveNumber);
   cmd->add_option("--json", f->json, "also write the results as JSON to this file (- for stdout)");
   cmd->add_option("--batch-size", f->batch_size, "predictions per scoring batch")->capture_default_str();
   f->runtime.add_to(*cmd);
@@ -100,7 +105,7 @@ void add_evaluate_command(CLI::App& app) {
           sessions, [&](const model::PrefixBatch& b) { return model->next_item_scores(b.items, b.lengths); },
           model->config().architecture));
       if (f->hybrid_sknn >= 0) {
-        model::SessionKnn knn(etl::read_sessions(data / "sessions" / "train"), num_items, device);
+        model::SessionKnn knn(etl::read_sessions(data / "sessions" / "train"), num_items, device, f->knn);
         results.push_back(evaluator.evaluate(
             sessions,
             [&](const model::PrefixBatch& b) {
@@ -115,7 +120,9 @@ void add_evaluate_command(CLI::App& app) {
       auto train = etl::read_sessions(data / "sessions" / "train");
       metrics::Evaluator evaluator(options);
       for (const auto& name : baselines) {
-        auto baseline = model::make_baseline(name, train, num_items, device);
+        std::unique_ptr<model::ItemScorer> baseline =
+            name == "sknn" ? std::make_unique<model::SessionKnn>(train, num_items, device, f->knn)
+                           : model::make_baseline(name, train, num_items, device);
         results.push_back(evaluator.evaluate(sessions, [&](const model::PrefixBatch& b) { return baseline->scores(b); }, name));
       }
     }

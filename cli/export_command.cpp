@@ -11,6 +11,7 @@ namespace {
 struct ExportFlags {
   std::string data, run, checkpoint, out, model_name = "seqrec";
   double hybrid_sknn = -1.0;
+  int64_t neighbors = 100, sample = 500;
 };
 }  // namespace
 
@@ -25,6 +26,10 @@ void add_export_command(CLI::App& app) {
   cmd->add_option("--hybrid-sknn", f->hybrid_sknn,
                   "mix session kNN over the data's train sessions into every prediction with weight W (as evaluate --hybrid-sknn)")
       ->check(CLI::Range(0.0, 1.0));
+  cmd->add_option("--sknn-neighbors", f->neighbors, "the hybrid's kNN: neighbours that vote")->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  cmd->add_option("--sknn-sample", f->sample, "the hybrid's kNN: recent sessions sharing an item it compares")
+      ->capture_default_str()->check(CLI::PositiveNumber);
   cmd->callback([f] {
     SEQREC_CHECK(!f->run.empty() || !f->checkpoint.empty(), "give --run DIR or --checkpoint FILE");
     const std::filesystem::path checkpoint =
@@ -32,6 +37,8 @@ void add_export_command(CLI::App& app) {
     serve::ExportOptions options;
     options.model_name = f->model_name;
     options.hybrid_sknn = f->hybrid_sknn;
+    options.hybrid_neighbors = f->neighbors;
+    options.hybrid_sample = f->sample;
     auto manifest = serve::export_bundle(f->data, checkpoint, f->out, options);
     int64_t bytes = 0;
     for (const auto& [name, file] : manifest.files) bytes += file.bytes;

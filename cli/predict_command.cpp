@@ -18,6 +18,7 @@ struct PredictFlags {
   int64_t top_k = 10;
   bool exclude_seen = false;
   double hybrid_sknn = -1.0;
+  model::SessionKnnOptions knn;
   RuntimeFlags runtime;
 };
 
@@ -47,6 +48,9 @@ void add_predict_command(CLI::App& app) {
   cmd->add_option("--hybrid-sknn", f->hybrid_sknn,
                   "with --data: mix session kNN over its train sessions in with weight W (a bundle carries its own)")
       ->check(CLI::Range(0.0, 1.0));
+  cmd->add_option("--sknn-neighbors", f->knn.neighbors, "the hybrid's kNN: neighbours that vote")->capture_default_str();
+  cmd->add_option("--sknn-sample", f->knn.sample_size, "the hybrid's kNN: recent sessions sharing an item it compares")
+      ->capture_default_str();
   f->runtime.add_to(*cmd);
   cmd->callback([f] {
     SEQREC_CHECK(f->top_k > 0, "--top-k must be > 0, got ", f->top_k);
@@ -61,7 +65,7 @@ void add_predict_command(CLI::App& app) {
     const std::filesystem::path checkpoint = f->checkpoint.empty() ? std::filesystem::path(f->run) / "checkpoint.pt" : std::filesystem::path(f->checkpoint);
     auto predictor = from_bundle ? serve::Predictor::load_bundle(f->bundle, device) : serve::Predictor::load(f->data, checkpoint, device);
     if (f->hybrid_sknn >= 0)
-      predictor.set_knn_hybrid(etl::read_sessions(std::filesystem::path(f->data) / "sessions" / "train"), f->hybrid_sknn);
+      predictor.set_knn_hybrid(etl::read_sessions(std::filesystem::path(f->data) / "sessions" / "train"), f->hybrid_sknn, f->knn);
 
     // Requests carry plain session_id,item_id,timestamp columns, whatever raw layout the workflow was fitted on;
     // the sessionizing options (repeats, truncation) stay the fitted ones.

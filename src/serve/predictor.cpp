@@ -45,13 +45,14 @@ Predictor Predictor::load_bundle(const std::filesystem::path& bundle, c10::Devic
   train::check_schema_matches(loaded.meta, manifest.data_fingerprint, model_path, bundle / bundle_paths::kManifest);
   Predictor predictor(std::move(workflow), loaded.model, device);
   if (manifest.hybrid.contains("sknn_weight"))
-    predictor.set_knn_hybrid(etl::read_sessions(bundle / bundle_paths::kKnnSessions), manifest.hybrid.at("sknn_weight").get<double>());
+    predictor.set_knn_hybrid(etl::read_sessions(bundle / bundle_paths::kKnnSessions), manifest.hybrid.at("sknn_weight").get<double>(),
+                             {manifest.hybrid.value("sknn_neighbors", int64_t{100}), manifest.hybrid.value("sknn_sample", int64_t{500})});
   return predictor;
 }
 
-void Predictor::set_knn_hybrid(const etl::SessionTable& train, double weight) {
+void Predictor::set_knn_hybrid(const etl::SessionTable& train, double weight, model::SessionKnnOptions options) {
   SEQREC_CHECK(weight >= 0 && weight <= 1, "the kNN weight of a hybrid must be in [0, 1], got ", weight);
-  knn_ = std::make_shared<const model::SessionKnn>(train, model_->config().num_items, device_);
+  knn_ = std::make_shared<const model::SessionKnn>(train, model_->config().num_items, device_, options);
   knn_weight_ = weight;
 }
 

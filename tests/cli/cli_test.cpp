@@ -52,6 +52,38 @@ TEST_F(CliTest, EndToEndSynthEtlTrainEvaluatePredict) {
   EXPECT_EQ(recs[0]["item_ids"].size(), 2u);
 }
 
+TEST_F(CliTest, HybridWithSessionKnnIsEvaluatedAndServedAlike) {
+  build_pipeline();
+  // Weight 0 is the model's own ranking (softmax keeps the order); weight 0.5 is its own row.
+  for (const char* weight : {"0", "0.5"}) {
+    auto eval = test::run_cli("evaluate --data " + q(path("data")) + " --run " + q(path("run")) +
+                              " --baselines sknn --hybrid-sknn " + weight + " --json " + q(path("h.json")));
+    ASSERT_EQ(eval.exit_code, 0) << eval.output;
+    auto j = nlohmann::json::parse(read_text_file(path("h.json")));
+    ASSERT_EQ(j["results"].size(), 3u);
+    EXPECT_EQ(j["results"][1]["name"], "gpt2+sknn");
+    EXPECT_EQ(j["results"][2]["name"], "sknn");
+    if (std::string(weight) == "0")
+      for (const char* m : {"recall@20", "mrr@20", "ndcg@10"})
+        EXPECT_NEAR(j["results"][1]["metrics"][m].get<double>(), j["results"][0]["metrics"][m].get<double>(), 1e-9) << m;
+  }
+  // A bundle exported with the hybrid predicts what predict --data --run --hybrid-sknn predicts.
+  auto exported = test::run_cli("export --data " + q(path("data")) + " --run " + q(path("run")) + " --out " + q(path("bundle")) +
+                                " --hybrid-sknn 0.5");
+  ASSERT_EQ(exported.exit_code, 0) << exported.output;
+  write("request.csv", "session_id,item_id,timestamp\nu1,100001,1704067200\nu1,100002,1704067260\n");
+  auto served = test::run_cli("predict --bundle " + q(path("bundle")) + " --input " + q(path("request.csv")) + " --out " +
+                              q(path("a.csv")));
+  auto offline = test::run_cli("predict --data " + q(path("data")) + " --run " + q(path("run")) + " --hybrid-sknn 0.5 --input " +
+                               q(path("request.csv")) + " --out " + q(path("b.csv")));
+  ASSERT_EQ(served.exit_code, 0) << served.output;
+  ASSERT_EQ(offline.exit_code, 0) << offline.output;
+  EXPECT_EQ(read_text_file(path("a.csv")), read_text_file(path("b.csv")));
+  auto plain = test::run_cli("predict --data " + q(path("data")) + " --run " + q(path("run")) + " --input " +
+                             q(path("request.csv")) + " --out " + q(path("c.csv")));
+  EXPECT_NE(read_text_file(path("a.csv")), read_text_file(path("c.csv"))) << "the hybrid's scores are probabilities";
+}
+
 TEST_F(CliTest, MissingInputFileIsNamed) {
   auto r = test::run_cli("etl --input " + q(path("nope.csv")) + " --out " + q(path("out")));
   EXPECT_EQ(r.exit_code, 1);

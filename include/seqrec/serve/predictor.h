@@ -46,7 +46,7 @@ class Predictor {
 
   /// Mixes session kNN over `train` into every prediction, as `seqrec evaluate --hybrid-sknn weight` measures it:
   /// scores become (1 - weight) * the model's softmax + weight * the kNN vote.
-  void set_knn_hybrid(const etl::SessionTable& train, double weight);
+  void set_knn_hybrid(const etl::SessionTable& train, double weight, model::SessionKnnOptions options = {});
   /// The hybrid's kNN weight; negative without one.
   double knn_weight() const { return knn_ ? knn_weight_ : -1.0; }
 
