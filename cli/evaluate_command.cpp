@@ -1,5 +1,6 @@
 #include <cstdio>
 #include <iostream>
+#include <optional>
 #include <sstream>
 
 #include "commands.h"
@@ -92,6 +93,17 @@ void add_evaluate_command(CLI::App& app) {
     std::vector<metrics::EvaluationResult> results;
     std::string checkpoint_name;
     auto sessions = etl::read_sessions(data / "sessions" / f->split);
+    // The train split and the session kNN over it: read and built once, for the hybrid and the baselines alike.
+    std::optional<etl::SessionTable> train;
+    std::shared_ptr<model::SessionKnn> knn;
+    auto train_sessions = [&]() -> const etl::SessionTable& {
+      if (!train) train = etl::read_sessions(data / "sessions" / "train");
+      return *train;
+    };
+    auto session_knn = [&] {
+      if (!knn) knn = std::make_shared<model::SessionKnn>(train_sessions(), num_items, device, f->knn);
+      return knn;
+    };
     if (!f->run.empty() || !f->checkpoint.empty()) {
       const std::filesystem::path checkpoint =
           f->checkpoint.empty() ? std::filesystem::path(f->run) / "checkpoint.pt" : std::filesystem::path(f->checkpoint);
@@ -105,11 +117,11 @@ void add_evaluate_command(CLI::App& app) {
           sessions, [&](const model::PrefixBatch& b) { return model->next_item_scores(b.items, b.lengths); },
           model->config().architecture));
       if (f->hybrid_sknn >= 0) {
-        model::SessionKnn knn(etl::read_sessions(data / "sessions" / "train"), num_items, device, f->knn);
+        auto hybrid_knn = session_knn();
         results.push_back(evaluator.evaluate(
             sessions,
             [&](const model::PrefixBatch& b) {
-              return model::mix_with_knn(model->next_item_scores(b.items, b.lengths), knn.distribution(b), f->hybrid_sknn);
+              return model::mix_with_knn(model->next_item_scores(b.items, b.lengths), hybrid_knn->distribution(b), f->hybrid_sknn);
             },
             model->config().architecture + "+sknn"));
       }
@@ -117,12 +129,13 @@ void add_evaluate_command(CLI::App& app) {
     SEQREC_CHECK(f->hybrid_sknn < 0 || !results.empty(), "--hybrid-sknn needs a model: give --run or --checkpoint");
     SEQREC_CHECK(!results.empty() || !baselines.empty(), "nothing to evaluate: give --run, --checkpoint or --baselines");
     if (!baselines.empty()) {
-      auto train = etl::read_sessions(data / "sessions" / "train");
       metrics::Evaluator evaluator(options);
       for (const auto& name : baselines) {
-        std::unique_ptr<model::ItemScorer> baseline =
-            name == "sknn" ? std::make_unique<model::SessionKnn>(train, num_items, device, f->knn)
-                           : model::make_baseline(name, train, num_items, device);
+        std::shared_ptr<model::ItemScorer> baseline;
+        if (name == "sknn")
+          baseline = session_knn();
+        else
+          baseline = model::make_baseline(name, train_sessions(), num_items, device);
         results.push_back(evaluator.evaluate(sessions, [&](const model::PrefixBatch& b) { return baseline->scores(b); }, name));
       }
     }

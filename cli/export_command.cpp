@@ -9,9 +9,8 @@ namespace seqrec::cli {
 
 namespace {
 struct ExportFlags {
-  std::string data, run, checkpoint, out, model_name = "seqrec";
-  double hybrid_sknn = -1.0;
-  int64_t neighbors = 100, sample = 500;
+  std::string data, run, checkpoint, out;
+  serve::ExportOptions options;
 };
 }  // namespace
 
@@ -22,24 +21,19 @@ void add_export_command(CLI::App& app) {
   cmd->add_option("--run,-r", f->run, "run folder (uses its checkpoint.pt)");
   cmd->add_option("--checkpoint", f->checkpoint, "a checkpoint file instead of --run");
   cmd->add_option("--out,-o", f->out, "bundle folder to write (replaced atomically)")->required();
-  cmd->add_option("--model-name", f->model_name, "the name clients use in /v2/models/{name}")->capture_default_str();
-  cmd->add_option("--hybrid-sknn", f->hybrid_sknn,
+  cmd->add_option("--model-name", f->options.model_name, "the name clients use in /v2/models/{name}")->capture_default_str();
+  cmd->add_option("--hybrid-sknn", f->options.hybrid_sknn,
                   "mix session kNN over the data's train sessions into every prediction with weight W (as evaluate --hybrid-sknn)")
       ->check(CLI::Range(0.0, 1.0));
-  cmd->add_option("--sknn-neighbors", f->neighbors, "the hybrid's kNN: neighbours that vote")->capture_default_str()
+  cmd->add_option("--sknn-neighbors", f->options.hybrid_neighbors, "the hybrid's kNN: neighbours that vote")->capture_default_str()
       ->check(CLI::PositiveNumber);
-  cmd->add_option("--sknn-sample", f->sample, "the hybrid's kNN: recent sessions sharing an item it compares")
+  cmd->add_option("--sknn-sample", f->options.hybrid_sample, "the hybrid's kNN: recent sessions sharing an item it compares")
       ->capture_default_str()->check(CLI::PositiveNumber);
   cmd->callback([f] {
     SEQREC_CHECK(!f->run.empty() || !f->checkpoint.empty(), "give --run DIR or --checkpoint FILE");
     const std::filesystem::path checkpoint =
         f->checkpoint.empty() ? std::filesystem::path(f->run) / "checkpoint.pt" : std::filesystem::path(f->checkpoint);
-    serve::ExportOptions options;
-    options.model_name = f->model_name;
-    options.hybrid_sknn = f->hybrid_sknn;
-    options.hybrid_neighbors = f->neighbors;
-    options.hybrid_sample = f->sample;
-    auto manifest = serve::export_bundle(f->data, checkpoint, f->out, options);
+    auto manifest = serve::export_bundle(f->data, checkpoint, f->out, f->options);
     int64_t bytes = 0;
     for (const auto& [name, file] : manifest.files) bytes += file.bytes;
     std::fprintf(stderr, "[export] bundle '%s': model '%s', %zu files, %lld bytes, data fingerprint %s\n", f->out.c_str(),
