@@ -46,6 +46,8 @@ flags = ["--protocol", e["protocol"], "--k", e.get("k", "10,20")]
 if e.get("exclude_seen"): flags.append("--exclude-seen")
 if e.get("sampled_negatives"): flags += ["--sampled-negatives", str(e["sampled_negatives"])]
 if "hybrid_sknn" in e: flags += ["--hybrid-sknn", str(e["hybrid_sknn"])]
+for key in ("sknn_neighbors", "sknn_sample", "sknn_prefix_decay", "sknn_neighbor_decay", "sknn_idf"):
+    if key in e: flags += ["--" + key.replace("_", "-"), str(e[key])]
 print(" ".join(flags))
 PY
 )

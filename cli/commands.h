@@ -5,6 +5,10 @@
 #include <string>
 #include <vector>
 
+namespace seqrec::model {
+struct SessionKnnOptions;
+}
+
 namespace seqrec::cli {
 
 void add_synth_command(CLI::App& app);
@@ -25,5 +29,9 @@ struct RuntimeFlags {
   std::string device = "cpu";
   void add_to(CLI::App& command);
 };
+
+/// --sknn-neighbors, --sknn-sample and STAN's --sknn-prefix-decay, --sknn-neighbor-decay, --sknn-idf: the session
+/// kNN of evaluate, export and predict; `whose` begins each help text ("the hybrid's kNN").
+void add_session_knn_flags(CLI::App& command, model::SessionKnnOptions& options, const std::string& whose);
 
 }  // namespace seqrec::cli

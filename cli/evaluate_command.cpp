@@ -59,10 +59,7 @@ void add_evaluate_command(CLI::App& app) {
   cmd->add_option("--hybrid-sknn", f->hybrid_sknn,
                   "also rank by (1 - W) * the model's softmax + W * session kNN's vote (Jannach & Ludewig 2017): row MODEL+sknn")
       ->check(CLI::Range(0.0, 1.0));
-  cmd->add_option("--sknn-neighbors", f->knn.neighbors, "session kNN (baseline and hybrid): neighbours that vote")
-      ->capture_default_str()->check(CLI::PositiveNumber);
-  cmd->add_option("--sknn-sample", f->knn.sample_size, "session kNN: the most recent sessions sharing an item it compares")
-      ->capture_default_str()->check(CLI::PositiveNumber);
+  add_session_knn_flags(*cmd, f->knn, "session kNN (the baseline takes only neighbours and sample; it stays V-SkNN)");
   cmd->add_option("--json", f->json, "also write the results as JSON to this file (- for stdout)");
   cmd->add_option("--batch-size", f->batch_size, "predictions per scoring batch")->capture_default_str();
   f->runtime.add_to(*cmd);
@@ -93,15 +90,20 @@ void add_evaluate_command(CLI::App& app) {
     std::vector<metrics::EvaluationResult> results;
     std::string checkpoint_name;
     auto sessions = etl::read_sessions(data / "sessions" / f->split);
-    // The train split and the session kNN over it: read and built once, for the hybrid and the baselines alike.
+    // The train split and the session kNN over it: read and built once. The hybrid's kNN takes every kNN flag;
+    // the sknn baseline stays V-SkNN as Transformers4Rec ran it, so it is the same one unless STAN's are given.
     std::optional<etl::SessionTable> train;
-    std::shared_ptr<model::SessionKnn> knn;
+    std::shared_ptr<model::SessionKnn> hybrid_knn, baseline_knn;
     auto train_sessions = [&]() -> const etl::SessionTable& {
       if (!train) train = etl::read_sessions(data / "sessions" / "train");
       return *train;
     };
-    auto session_knn = [&] {
-      if (!knn) knn = std::make_shared<model::SessionKnn>(train_sessions(), num_items, device, f->knn);
+    model::SessionKnnOptions v_sknn;
+    v_sknn.neighbors = f->knn.neighbors;
+    v_sknn.sample_size = f->knn.sample_size;
+    auto session_knn = [&](bool for_hybrid) {
+      auto& knn = for_hybrid || f->knn.is_plain() ? hybrid_knn : baseline_knn;
+      if (!knn) knn = std::make_shared<model::SessionKnn>(train_sessions(), num_items, device, for_hybrid ? f->knn : v_sknn);
       return knn;
     };
     if (!f->run.empty() || !f->checkpoint.empty()) {
@@ -117,11 +119,11 @@ void add_evaluate_command(CLI::App& app) {
           sessions, [&](const model::PrefixBatch& b) { return model->next_item_scores(b.items, b.lengths); },
           model->config().architecture));
       if (f->hybrid_sknn >= 0) {
-        auto hybrid_knn = session_knn();
+        auto knn = session_knn(true);
         results.push_back(evaluator.evaluate(
             sessions,
             [&](const model::PrefixBatch& b) {
-              return model::mix_with_knn(model->next_item_scores(b.items, b.lengths), hybrid_knn->distribution(b), f->hybrid_sknn);
+              return model::mix_with_knn(model->next_item_scores(b.items, b.lengths), knn->distribution(b), f->hybrid_sknn);
             },
             model->config().architecture + "+sknn"));
       }
@@ -133,7 +135,7 @@ void add_evaluate_command(CLI::App& app) {
       for (const auto& name : baselines) {
         std::shared_ptr<model::ItemScorer> baseline;
         if (name == "sknn")
-          baseline = session_knn();
+          baseline = session_knn(false);
         else
           baseline = model::make_baseline(name, train_sessions(), num_items, device);
         results.push_back(evaluator.evaluate(sessions, [&](const model::PrefixBatch& b) { return baseline->scores(b); }, name));

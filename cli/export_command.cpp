@@ -25,10 +25,7 @@ void add_export_command(CLI::App& app) {
   cmd->add_option("--hybrid-sknn", f->options.hybrid_sknn,
                   "mix session kNN over the data's train sessions into every prediction with weight W (as evaluate --hybrid-sknn)")
       ->check(CLI::Range(0.0, 1.0));
-  cmd->add_option("--sknn-neighbors", f->options.hybrid_neighbors, "the hybrid's kNN: neighbours that vote")->capture_default_str()
-      ->check(CLI::PositiveNumber);
-  cmd->add_option("--sknn-sample", f->options.hybrid_sample, "the hybrid's kNN: recent sessions sharing an item it compares")
-      ->capture_default_str()->check(CLI::PositiveNumber);
+  add_session_knn_flags(*cmd, f->options.hybrid_knn, "the hybrid's kNN");
   cmd->callback([f] {
     SEQREC_CHECK(!f->run.empty() || !f->checkpoint.empty(), "give --run DIR or --checkpoint FILE");
     const std::filesystem::path checkpoint =

@@ -5,6 +5,7 @@
 #include "seqrec/common/blas.h"
 #include "seqrec/common/error.h"
 #include "seqrec/common/runtime.h"
+#include "seqrec/model/session_knn.h"
 
 namespace seqrec::cli {
 
@@ -28,6 +29,21 @@ std::vector<int64_t> parse_k_list(const std::string& text, const std::string& op
     start = end + 1;
   }
   return ks;
+}
+
+void add_session_knn_flags(CLI::App& command, model::SessionKnnOptions& options, const std::string& whose) {
+  command.add_option("--sknn-neighbors", options.neighbors, whose + ": neighbours that vote")
+      ->capture_default_str()->check(CLI::PositiveNumber);
+  command.add_option("--sknn-sample", options.sample_size, whose + ": the most recent sessions sharing an item it compares")
+      ->capture_default_str()->check(CLI::PositiveNumber);
+  command.add_option("--sknn-prefix-decay", options.prefix_decay,
+                     whose + ": STAN's lambda_spw, a click j steps back weighs exp(-j/VALUE); 0 = V-SkNN's linear weights")
+      ->capture_default_str()->check(CLI::NonNegativeNumber);
+  command.add_option("--sknn-neighbor-decay", options.neighbor_decay,
+                     whose + ": STAN's lambda_inh, a neighbour's item d clicks from the match votes exp(-d/VALUE); 0 = all alike")
+      ->capture_default_str()->check(CLI::NonNegativeNumber);
+  command.add_option("--sknn-idf", options.idf, whose + ": votes times log(sessions / sessions holding the item)^VALUE; 0 = off")
+      ->capture_default_str()->check(CLI::NonNegativeNumber);
 }
 
 void RuntimeFlags::add_to(CLI::App& command) {

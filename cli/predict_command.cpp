@@ -48,10 +48,7 @@ void add_predict_command(CLI::App& app) {
   cmd->add_option("--hybrid-sknn", f->hybrid_sknn,
                   "with --data: mix session kNN over its train sessions in with weight W (a bundle carries its own)")
       ->check(CLI::Range(0.0, 1.0));
-  cmd->add_option("--sknn-neighbors", f->knn.neighbors, "the hybrid's kNN: neighbours that vote")->capture_default_str()
-      ->check(CLI::PositiveNumber);
-  cmd->add_option("--sknn-sample", f->knn.sample_size, "the hybrid's kNN: recent sessions sharing an item it compares")
-      ->capture_default_str()->check(CLI::PositiveNumber);
+  add_session_knn_flags(*cmd, f->knn, "the hybrid's kNN");
   f->runtime.add_to(*cmd);
   cmd->callback([f] {
     SEQREC_CHECK(f->top_k > 0, "--top-k must be > 0, got ", f->top_k);

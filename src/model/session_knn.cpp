@@ -3,6 +3,7 @@
 #include <ATen/ATen.h>
 
 #include <algorithm>
+#include <cmath>
 #include <limits>
 #include <numeric>
 #include <unordered_map>
@@ -13,8 +14,10 @@ namespace seqrec::model {
 
 SessionKnn::SessionKnn(const etl::SessionTable& train, int64_t num_items, c10::Device device, SessionKnnOptions options)
     : num_items_(num_items), device_(device), options_(options), items_of_session_(train.size()),
-      sessions_of_item_(num_items), recency_(train.size()), tie_break_(detail::popularity_tie_break(train, num_items)) {
+      sequence_of_session_(train.size()), idf_(num_items, 1.0f), sessions_of_item_(num_items), recency_(train.size()), tie_break_(detail::popularity_tie_break(train, num_items)) {
   SEQREC_CHECK(options_.neighbors > 0 && options_.sample_size > 0, "session kNN needs neighbors and sample size > 0");
+  SEQREC_CHECK(options_.prefix_decay >= 0 && options_.neighbor_decay >= 0 && options_.idf >= 0,
+               "session kNN decays and idf exponent must be >= 0");
   // Recency: a session's last timestamp, then its row (ETL writes sessions in time order).
   std::vector<int64_t> order(train.size());
   std::iota(order.begin(), order.end(), 0);
@@ -31,15 +34,27 @@ SessionKnn::SessionKnn(const etl::SessionTable& train, int64_t num_items, c10::D
                    distinct.end());
     for (int64_t id : distinct) sessions_of_item_[id].push_back(r);
     items_of_session_[r] = std::move(distinct);
+    for (int64_t i = 0; options_.neighbor_decay > 0 && i < train.length(r); ++i)
+      if (train.items_of(r)[i] >= 3 && train.items_of(r)[i] < num_items) sequence_of_session_[r].push_back(train.items_of(r)[i]);
   }
+  if (options_.idf > 0)
+    for (int64_t id = 3; id < num_items; ++id)
+      if (!sessions_of_item_[id].empty())
+        idf_[id] = static_cast<float>(std::pow(
+            std::log(static_cast<double>(train.size()) / static_cast<double>(sessions_of_item_[id].size())), options_.idf));
   for (auto& rows : sessions_of_item_)
     std::sort(rows.begin(), rows.end(), [&](int64_t a, int64_t b) { return recency_[a] > recency_[b]; });
 }
 
 std::vector<float> SessionKnn::session_scores(const int64_t* items, int64_t length) const {
-  std::unordered_map<int64_t, float> weight;  // prefix item -> its latest position's weight
+  // Prefix item -> (its latest position's weight, that position).
+  std::unordered_map<int64_t, std::pair<float, int64_t>> weight;
   for (int64_t i = 0; i < length; ++i)
-    if (items[i] >= 3 && items[i] < num_items_) weight[items[i]] = static_cast<float>(i + 1) / static_cast<float>(length);
+    if (items[i] >= 3 && items[i] < num_items_)
+      weight[items[i]] = {options_.prefix_decay > 0
+                              ? static_cast<float>(std::exp(-static_cast<double>(length - 1 - i) / options_.prefix_decay))
+                              : static_cast<float>(i + 1) / static_cast<float>(length),
+                          i};
   // Candidates: the most recent sessions holding any prefix item (each item's list is most recent first).
   std::vector<int64_t> candidates;
   for (const auto& [item, w] : weight) {
@@ -51,22 +66,45 @@ std::vector<float> SessionKnn::session_scores(const int64_t* items, int64_t leng
   candidates.erase(std::unique(candidates.begin(), candidates.end()), candidates.end());
   if (static_cast<int64_t>(candidates.size()) > options_.sample_size) candidates.resize(options_.sample_size);
 
-  std::vector<std::pair<float, int64_t>> similar;  // (similarity, row)
+  struct Neighbor {
+    float similarity;
+    int64_t row;
+  };
+  std::vector<Neighbor> similar;
   for (int64_t r : candidates) {
     float sim = 0.0f;
     for (int64_t id : items_of_session_[r]) {
       auto it = weight.find(id);
-      if (it != weight.end()) sim += it->second;
+      if (it != weight.end()) sim += it->second.first;
     }
-    if (sim > 0) similar.emplace_back(sim, r);
+    if (sim > 0) similar.push_back({sim, r});
   }
   const auto k = std::min<size_t>(options_.neighbors, similar.size());
   std::partial_sort(similar.begin(), similar.begin() + k, similar.end(), [&](const auto& a, const auto& b) {
-    return a.first != b.first ? a.first > b.first : recency_[a.second] > recency_[b.second];
+    return a.similarity != b.similarity ? a.similarity > b.similarity : recency_[a.row] > recency_[b.row];
   });
   std::vector<float> scores(num_items_, 0.0f);
-  for (size_t n = 0; n < k; ++n)
-    for (int64_t id : items_of_session_[similar[n].second]) scores[id] += similar[n].first;
+  for (size_t n = 0; n < k; ++n) {
+    const auto& [sim, row] = similar[n];
+    if (options_.neighbor_decay <= 0) {
+      for (int64_t id : items_of_session_[row]) scores[id] += sim * idf_[id];
+      continue;
+    }
+    // STAN: the match is where the neighbour holds the prefix's most recent shared item; an item votes by its
+    // distance from there (its nearest occurrence).
+    const auto& sequence = sequence_of_session_[row];
+    int64_t match = 0, latest = -1;
+    for (size_t q = 0; q < sequence.size(); ++q) {
+      auto it = weight.find(sequence[q]);
+      if (it != weight.end() && it->second.second >= latest) latest = it->second.second, match = static_cast<int64_t>(q);
+    }
+    for (int64_t id : items_of_session_[row]) {
+      int64_t distance = static_cast<int64_t>(sequence.size());
+      for (size_t q = 0; q < sequence.size(); ++q)
+        if (sequence[q] == id) distance = std::min<int64_t>(distance, std::abs(static_cast<int64_t>(q) - match));
+      scores[id] += sim * idf_[id] * static_cast<float>(std::exp(-static_cast<double>(distance) / options_.neighbor_decay));
+    }
+  }
   return scores;
 }
 

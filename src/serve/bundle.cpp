@@ -115,8 +115,10 @@ BundleManifest export_bundle(const fs::path& data_dir, const fs::path& checkpoin
   if (options.hybrid_sknn >= 0) {
     SEQREC_CHECK(options.hybrid_sknn <= 1, "--hybrid-sknn must be in [0, 1], got ", options.hybrid_sknn);
     require_exists(knn_sessions, "train sessions for the kNN hybrid");
-    manifest.hybrid = {{"sknn_weight", options.hybrid_sknn}, {"sknn_neighbors", options.hybrid_neighbors},
-                       {"sknn_sample", options.hybrid_sample}};
+    const auto& knn = options.hybrid_knn;
+    manifest.hybrid = {{"sknn_weight", options.hybrid_sknn},        {"sknn_neighbors", knn.neighbors},
+                       {"sknn_sample", knn.sample_size},            {"sknn_prefix_decay", knn.prefix_decay},
+                       {"sknn_neighbor_decay", knn.neighbor_decay}, {"sknn_idf", knn.idf}};
   }
   write_directory_atomic(out, [&](const fs::path& tmp) {
     if (options.hybrid_sknn >= 0) fs::copy(knn_sessions, tmp / bundle_paths::kKnnSessions, fs::copy_options::recursive);

@@ -44,9 +44,17 @@ Predictor Predictor::load_bundle(const std::filesystem::path& bundle, c10::Devic
   auto loaded = train::load_checkpoint(model_path, device);
   train::check_schema_matches(loaded.meta, manifest.data_fingerprint, model_path, bundle / bundle_paths::kManifest);
   Predictor predictor(std::move(workflow), loaded.model, device);
-  if (manifest.hybrid.contains("sknn_weight"))
-    predictor.set_knn_hybrid(etl::read_sessions(bundle / bundle_paths::kKnnSessions), manifest.hybrid.at("sknn_weight").get<double>(),
-                             {manifest.hybrid.value("sknn_neighbors", int64_t{100}), manifest.hybrid.value("sknn_sample", int64_t{500})});
+  if (manifest.hybrid.contains("sknn_weight")) {
+    // Keys a bundle lacks (older bundles had only the first two) keep the defaults.
+    const auto& h = manifest.hybrid;
+    model::SessionKnnOptions knn;
+    knn.neighbors = h.value("sknn_neighbors", knn.neighbors);
+    knn.sample_size = h.value("sknn_sample", knn.sample_size);
+    knn.prefix_decay = h.value("sknn_prefix_decay", knn.prefix_decay);
+    knn.neighbor_decay = h.value("sknn_neighbor_decay", knn.neighbor_decay);
+    knn.idf = h.value("sknn_idf", knn.idf);
+    predictor.set_knn_hybrid(etl::read_sessions(bundle / bundle_paths::kKnnSessions), h.at("sknn_weight").get<double>(), knn);
+  }
   return predictor;
 }
 

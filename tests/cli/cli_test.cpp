@@ -67,14 +67,26 @@ TEST_F(CliTest, HybridWithSessionKnnIsEvaluatedAndServedAlike) {
       for (const char* m : {"recall@20", "mrr@20", "ndcg@10"})
         EXPECT_NEAR(j["results"][1]["metrics"][m].get<double>(), j["results"][0]["metrics"][m].get<double>(), 1e-9) << m;
   }
+  // STAN's kNN flags change the hybrid's kNN only: the sknn baseline stays V-SkNN.
+  const std::string stan = " --sknn-prefix-decay 1 --sknn-neighbor-decay 2 --sknn-idf 1";
+  auto plain_eval = nlohmann::json::parse(read_text_file(path("h.json")));
+  auto eval = test::run_cli("evaluate --data " + q(path("data")) + " --run " + q(path("run")) +
+                            " --baselines sknn --hybrid-sknn 0.5" + stan + " --json " + q(path("s.json")));
+  ASSERT_EQ(eval.exit_code, 0) << eval.output;
+  auto j = nlohmann::json::parse(read_text_file(path("s.json")));
+  EXPECT_EQ(j["results"][2]["metrics"], plain_eval["results"][2]["metrics"]);
+  EXPECT_NE(j["results"][1]["metrics"], plain_eval["results"][1]["metrics"]);
+  auto bad = test::run_cli("evaluate --data " + q(path("data")) + " --run " + q(path("run")) + " --sknn-idf -1");
+  EXPECT_NE(bad.exit_code, 0);
+  EXPECT_NE(bad.output.find("--sknn-idf"), std::string::npos) << bad.output;
   // A bundle exported with the hybrid predicts what predict --data --run --hybrid-sknn predicts.
   auto exported = test::run_cli("export --data " + q(path("data")) + " --run " + q(path("run")) + " --out " + q(path("bundle")) +
-                                " --hybrid-sknn 0.5");
+                                " --hybrid-sknn 0.5" + stan);
   ASSERT_EQ(exported.exit_code, 0) << exported.output;
   write("request.csv", "session_id,item_id,timestamp\nu1,100001,1704067200\nu1,100002,1704067260\n");
   auto served = test::run_cli("predict --bundle " + q(path("bundle")) + " --input " + q(path("request.csv")) + " --out " +
                               q(path("a.csv")));
-  auto offline = test::run_cli("predict --data " + q(path("data")) + " --run " + q(path("run")) + " --hybrid-sknn 0.5 --input " +
+  auto offline = test::run_cli("predict --data " + q(path("data")) + " --run " + q(path("run")) + " --hybrid-sknn 0.5" + stan + " --input " +
                                q(path("request.csv")) + " --out " + q(path("b.csv")));
   ASSERT_EQ(served.exit_code, 0) << served.output;
   ASSERT_EQ(offline.exit_code, 0) << offline.output;

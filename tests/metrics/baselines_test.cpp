@@ -1,4 +1,5 @@
 #include <gtest/gtest.h>
+#include <cmath>
 #include <torch/types.h>
 
 #include "seqrec/common/error.h"
@@ -73,6 +74,45 @@ TEST(BaselinesTest, SessionKnnVotesWithPositionWeightedSimilarity) {
   auto t = one.session_scores(items, 2);
   EXPECT_FLOAT_EQ(t[6], 1.5f);
   EXPECT_FLOAT_EQ(t[5], 0.0f);
+}
+
+TEST(BaselinesTest, SessionKnnWithStanWeightsAndIdf) {
+  const int64_t items[] = {3, 4};
+  const float e = std::exp(-1.0f);
+  // STAN weights, lambdas 1: prefix 4 -> 1, 3 (one click back) -> e^-1; similarities s0 = s1 = 1 + e^-1 = a,
+  // s2 = 1. Every neighbour matches at its 4; items one position away vote e^-1 of the similarity.
+  SessionKnnOptions stan;
+  stan.prefix_decay = 1;
+  stan.neighbor_decay = 1;
+  auto s = SessionKnn(fixture(), kItems, c10::Device(c10::kCPU), stan).session_scores(items, 2);
+  const float a = 1 + e;
+  EXPECT_FLOAT_EQ(s[3], 2 * a * e);
+  EXPECT_FLOAT_EQ(s[4], 2 * a + 1);
+  EXPECT_FLOAT_EQ(s[5], a * e + e);
+  EXPECT_FLOAT_EQ(s[6], a * e);
+  EXPECT_FLOAT_EQ(s[7], 0.0f);
+  // idf alone: V-SkNN's votes 3, 4, 2.5, 1.5 times log(3 sessions / sessions holding the item).
+  SessionKnnOptions idf;
+  idf.idf = 1;
+  auto t = SessionKnn(fixture(), kItems, c10::Device(c10::kCPU), idf).session_scores(items, 2);
+  EXPECT_FLOAT_EQ(t[3], 3.0f * std::log(1.5f));
+  EXPECT_FLOAT_EQ(t[4], 0.0f);  // in every session
+  EXPECT_FLOAT_EQ(t[5], 2.5f * std::log(1.5f));
+  EXPECT_FLOAT_EQ(t[6], 1.5f * std::log(3.0f));
+  // A repeated item votes by its nearest occurrence to the match: 5 3 6 7 5 matches prefix 3 at position 1.
+  etl::SessionTable repeats;
+  repeats.append("r", {5, 3, 6, 7, 5}, {1, 2, 3, 4, 5});
+  SessionKnnOptions inh;
+  inh.neighbor_decay = 1;
+  const int64_t three[] = {3};
+  auto u = SessionKnn(repeats, kItems, c10::Device(c10::kCPU), inh).session_scores(three, 1);
+  EXPECT_FLOAT_EQ(u[3], 1.0f);
+  EXPECT_FLOAT_EQ(u[5], e);
+  EXPECT_FLOAT_EQ(u[6], e);
+  EXPECT_FLOAT_EQ(u[7], e * e);
+  SessionKnnOptions negative;
+  negative.prefix_decay = -1;
+  EXPECT_THROW(SessionKnn(fixture(), kItems, c10::Device(c10::kCPU), negative), InvalidInput);
 }
 
 TEST(BaselinesTest, HybridMixesTheModelsSoftmaxWithTheKnnVote) {

@@ -58,9 +58,13 @@ TEST_F(BundleTest, BundlePredictorMatchesTheDataAndCheckpointPredictor) {
 TEST_F(BundleTest, HybridBundleMixesInSessionKnnAsEvaluateDoes) {
   ExportOptions options;
   options.hybrid_sknn = 0.3;
+  options.hybrid_knn.prefix_decay = 1;  // STAN's weights travel in the manifest too
+  options.hybrid_knn.neighbor_decay = 2;
+  options.hybrid_knn.idf = 1;
   export_bundle(path("data"), path("run/checkpoint.pt"), path("hybrid"), options);
   auto manifest = verify_bundle(path("hybrid"));
   EXPECT_DOUBLE_EQ(manifest.hybrid.at("sknn_weight").get<double>(), 0.3);
+  EXPECT_DOUBLE_EQ(manifest.hybrid.at("sknn_neighbor_decay").get<double>(), 2.0);
   EXPECT_TRUE(std::any_of(manifest.files.begin(), manifest.files.end(),
                           [](const auto& f) { return f.first.rfind("knn_sessions/", 0) == 0; }));
   const c10::Device cpu(c10::kCPU);
@@ -74,7 +78,7 @@ TEST_F(BundleTest, HybridBundleMixesInSessionKnnAsEvaluateDoes) {
   std::vector<etl::Event> events = {{"a", items[0], 1000, 1}, {"a", items[1], 2000, 2}, {"a", items[3], 3000, 3}};
   auto sessions = plain.workflow().transform_events(events);
   auto batch = model::make_prefix_batch(sessions, {0}, plain.model_config().max_length, false, cpu);
-  model::SessionKnn knn(etl::read_sessions(path("data/sessions/train")), plain.model_config().num_items, cpu);
+  model::SessionKnn knn(etl::read_sessions(path("data/sessions/train")), plain.model_config().num_items, cpu, options.hybrid_knn);
   torch::NoGradGuard no_grad;
   auto mixed = model::mix_with_knn(plain.model().next_item_scores(batch.items, batch.lengths), knn.distribution(batch), 0.3);
   auto [values, ids] = mixed.topk(5, 1);
@@ -86,7 +90,7 @@ TEST_F(BundleTest, HybridBundleMixesInSessionKnnAsEvaluateDoes) {
     EXPECT_NEAR(got[0].scores[j], values[0][j].item<float>(), 1e-6) << j;
   }
   // The same hybrid from --data and a checkpoint.
-  plain.set_knn_hybrid(etl::read_sessions(path("data/sessions/train")), 0.3);
+  plain.set_knn_hybrid(etl::read_sessions(path("data/sessions/train")), 0.3, options.hybrid_knn);
   EXPECT_EQ(plain.predict(events, 5)[0].items, got[0].items);
 }
 

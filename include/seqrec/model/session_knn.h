@@ -10,13 +10,20 @@ namespace seqrec::model {
 struct SessionKnnOptions {
   int64_t neighbors = 100;    ///< k: the most similar past sessions that vote
   int64_t sample_size = 500;  ///< candidates: the most recent past sessions sharing an item with the prefix
+  // STAN's refinements (Garg et al. 2019) and VSTAN's idf (Ludewig et al. 2021); all 0 = plain V-SkNN.
+  double prefix_decay = 0;    ///< lambda_spw: a prefix item j clicks back weighs exp(-j / it) instead of (i+1)/n
+  double neighbor_decay = 0;  ///< lambda_inh: a neighbour's item d positions from the match votes exp(-d / it)
+  double idf = 0;             ///< an item's votes times log(sessions / sessions holding it) ^ idf
+  bool is_plain() const { return prefix_decay == 0 && neighbor_decay == 0 && idf == 0; }
 };
 
 /// Vector-multiplication session kNN (V-SkNN, Ludewig & Jannach 2018, a Transformers4Rec paper baseline).
 /// Prefix item i of n weighs (i+1)/n, so recent clicks count more; a past session's similarity is the sum of
 /// the weights of the prefix items it contains; the `neighbors` most similar of the `sample_size` most recent
 /// candidate sessions vote for their items with their similarity. Ties are broken by popularity (a term far
-/// below 1/n, the smallest difference two similarities can have).
+/// below 1/n, the smallest difference two similarities can have). The options add STAN's exponential weights:
+/// the match of a neighbour is where it holds the prefix's most recent shared item, and its items near the
+/// match vote more (each distinct item by its nearest occurrence).
 class SessionKnn : public ItemScorer {
  public:
   SessionKnn(const etl::SessionTable& train, int64_t num_items, c10::Device device, SessionKnnOptions options = {});
@@ -34,6 +41,8 @@ class SessionKnn : public ItemScorer {
   c10::Device device_;
   SessionKnnOptions options_;
   std::vector<std::vector<int64_t>> items_of_session_;  ///< per train row: its distinct items
+  std::vector<std::vector<int64_t>> sequence_of_session_;  ///< per train row: its items in click order (neighbor_decay)
+  std::vector<float> idf_;                               ///< per item: its vote factor (1 without idf)
   std::vector<std::vector<int64_t>> sessions_of_item_;  ///< train rows containing the item, most recent first
   std::vector<int64_t> recency_;                         ///< per train row: higher = more recent
   std::vector<float> tie_break_;

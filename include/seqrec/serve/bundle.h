@@ -6,6 +6,8 @@
 #include <map>
 #include <string>
 
+#include "seqrec/model/session_knn.h"
+
 namespace seqrec::serve {
 
 /// The bundle layout this seqrec writes; a bundle with a larger number is refused as newer.
@@ -47,7 +49,7 @@ struct ExportOptions {
   std::string model_name = "seqrec";  ///< the name clients use in /v2/models/{name}
   /// >= 0: predictions mix in session kNN over the data's train sessions with this weight (evaluate --hybrid-sknn).
   double hybrid_sknn = -1.0;
-  int64_t hybrid_neighbors = 100, hybrid_sample = 500;  ///< the hybrid's SessionKnnOptions
+  model::SessionKnnOptions hybrid_knn;  ///< the hybrid's kNN
 };
 
 /// Writes a bundle from an ETL output folder (`workflow/`, `schema.json`) and a checkpoint: the workflow and
