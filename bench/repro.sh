@@ -56,6 +56,7 @@ PY
 # evaluates that model (and, for the record, the model before the refit).
 run=$out/run
 eval_data=$out/data
+final_train=(--data "$out/data" --train-config "$config" --threads "$threads")  # how the evaluated model was trained
 refit=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1])).get("refit", ""))' "$config")
 if [[ $refit == train+valid ]]; then
   best_epoch=$(python3 - "$out/run/metrics.jsonl" <<'PY'
@@ -72,13 +73,23 @@ PY
     --patience 0 --threads "$threads" >&2
   run=$out/run-refit
   eval_data=$out/data-refit
+  final_train=(--data "$out/data-refit" --train-config "$config" --epochs "$best_epoch" --patience 0 --threads "$threads")
 fi
+# A recipe's "ensemble": {"seeds": [...]} trains the evaluated model again with each seed; the test averages them all
+# (evaluate --ensemble; the model before the refit stays alone).
+ensemble_flags=()
+for seed in $(python3 -c 'import json, sys; print(*json.load(open(sys.argv[1])).get("ensemble", {}).get("seeds", []))' "$config"); do
+  echo "[repro] ensemble: training the evaluated model again with seed $seed" >&2
+  rm -rf "$run-seed$seed"
+  "$seqrec" train "${final_train[@]}" --run "$run-seed$seed" --seed "$seed" >&2
+  ensemble_flags+=(--ensemble "$run-seed$seed")
+done
 train_seconds=$(( ($(date +%s%N) - train_start) / 1000000 ))e-3
 
 echo "[repro] evaluating the test split: $eval_flags" >&2
 # shellcheck disable=SC2086
-"$seqrec" evaluate --data "$eval_data" --run "$run" --split test $eval_flags --baselines popularity,markov,sknn \
-  --threads "$threads" \
+"$seqrec" evaluate --data "$eval_data" --run "$run" "${ensemble_flags[@]}" --split test $eval_flags \
+  --baselines popularity,markov,sknn --threads "$threads" \
   --json "$out/test.json" >&2
 before_refit=()
 if [[ $refit == train+valid ]]; then

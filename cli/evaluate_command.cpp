@@ -9,6 +9,7 @@
 #include "seqrec/common/runtime.h"
 #include "seqrec/metrics/evaluator.h"
 #include "seqrec/model/baseline.h"
+#include "seqrec/model/ensemble.h"
 #include "seqrec/model/session_knn.h"
 #include "seqrec/schema/schema.h"
 #include "seqrec/train/checkpoint.h"
@@ -17,6 +18,7 @@ namespace seqrec::cli {
 
 namespace {
 struct EvaluateFlags {
+  std::vector<std::string> ensemble;
   std::string data, run, checkpoint, split = "test", ks = "10,20", json, protocol = "last-item",
                                       baselines = "popularity";
   int64_t batch_size = 256, sampled_negatives = 0, holdout_offset = 0, max_length = 20;
@@ -43,6 +45,8 @@ void add_evaluate_command(CLI::App& app) {
   cmd->add_option("--data,-d", f->data, "ETL output folder")->required();
   cmd->add_option("--run,-r", f->run, "run folder (uses its checkpoint.pt); without --run or --checkpoint only baselines");
   cmd->add_option("--checkpoint", f->checkpoint, "a checkpoint file instead of --run");
+  cmd->add_option("--ensemble", f->ensemble,
+                  "more run folders (repeatable) whose models are averaged with the first as probabilities; rows MODELxN");
   cmd->add_option("--split", f->split, "train, valid or test")->capture_default_str();
   cmd->add_option("--k", f->ks, "cut-offs")->capture_default_str();
   cmd->add_option("--protocol", f->protocol, "last-item, every-prefix (SR-GNN/GRU4Rec) or leave-one-out (SASRec)")
@@ -114,21 +118,27 @@ void add_evaluate_command(CLI::App& app) {
       train::check_schema_matches(loaded.meta, schema.fingerprint(), checkpoint, data / "schema.json");
       options.max_length = loaded.meta.model.max_length;
       metrics::Evaluator evaluator(options);
-      auto model = loaded.model;
-      results.push_back(evaluator.evaluate(
-          sessions, [&](const model::PrefixBatch& b) { return model->next_item_scores(b.items, b.lengths); },
-          model->config().architecture));
+      std::vector<std::shared_ptr<model::SessionModel>> members{loaded.model};
+      for (const auto& run : f->ensemble) {
+        const auto member_checkpoint = std::filesystem::path(run) / "checkpoint.pt";
+        auto member = train::load_checkpoint(member_checkpoint, device);
+        train::check_schema_matches(member.meta, schema.fingerprint(), member_checkpoint, data / "schema.json");
+        model::check_ensemble_member(*loaded.model, *member.model, "--ensemble " + member_checkpoint.string());
+        members.push_back(member.model);
+      }
+      auto scores = [&](const model::PrefixBatch& b) { return model::ensemble_scores(members, b.items, b.lengths); };
+      const std::string name =
+          loaded.model->config().architecture + (members.size() > 1 ? "x" + std::to_string(members.size()) : "");
+      results.push_back(evaluator.evaluate(sessions, scores, name));
       if (f->hybrid_sknn >= 0) {
         auto knn = session_knn(true);
         results.push_back(evaluator.evaluate(
-            sessions,
-            [&](const model::PrefixBatch& b) {
-              return model::mix_with_knn(model->next_item_scores(b.items, b.lengths), knn->distribution(b), f->hybrid_sknn);
-            },
-            model->config().architecture + "+sknn"));
+            sessions, [&](const model::PrefixBatch& b) { return model::mix_with_knn(scores(b), knn->distribution(b), f->hybrid_sknn); },
+            name + "+sknn"));
       }
     }
     SEQREC_CHECK(f->hybrid_sknn < 0 || !results.empty(), "--hybrid-sknn needs a model: give --run or --checkpoint");
+    SEQREC_CHECK(f->ensemble.empty() || !results.empty(), "--ensemble needs a first model: give --run or --checkpoint");
     SEQREC_CHECK(!results.empty() || !baselines.empty(), "nothing to evaluate: give --run, --checkpoint or --baselines");
     if (!baselines.empty()) {
       metrics::Evaluator evaluator(options);

@@ -10,6 +10,7 @@ namespace seqrec::cli {
 namespace {
 struct ExportFlags {
   std::string data, run, checkpoint, out;
+  std::vector<std::string> ensemble;
   serve::ExportOptions options;
 };
 }  // namespace
@@ -20,6 +21,7 @@ void add_export_command(CLI::App& app) {
   cmd->add_option("--data,-d", f->data, "ETL output folder (workflow/ and schema.json)")->required();
   cmd->add_option("--run,-r", f->run, "run folder (uses its checkpoint.pt)");
   cmd->add_option("--checkpoint", f->checkpoint, "a checkpoint file instead of --run");
+  cmd->add_option("--ensemble", f->ensemble, "more run folders (repeatable) whose models are averaged with the first");
   cmd->add_option("--out,-o", f->out, "bundle folder to write (replaced atomically)")->required();
   cmd->add_option("--model-name", f->options.model_name, "the name clients use in /v2/models/{name}")->capture_default_str();
   cmd->add_option("--hybrid-sknn", f->options.hybrid_sknn,
@@ -30,6 +32,7 @@ void add_export_command(CLI::App& app) {
     SEQREC_CHECK(!f->run.empty() || !f->checkpoint.empty(), "give --run DIR or --checkpoint FILE");
     const std::filesystem::path checkpoint =
         f->checkpoint.empty() ? std::filesystem::path(f->run) / "checkpoint.pt" : std::filesystem::path(f->checkpoint);
+    for (const auto& run : f->ensemble) f->options.ensemble.push_back(std::filesystem::path(run) / "checkpoint.pt");
     auto manifest = serve::export_bundle(f->data, checkpoint, f->out, f->options);
     int64_t bytes = 0;
     for (const auto& [name, file] : manifest.files) bytes += file.bytes;

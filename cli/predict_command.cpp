@@ -7,6 +7,7 @@
 #include "seqrec/common/error.h"
 #include "seqrec/common/io.h"
 #include "seqrec/common/runtime.h"
+#include "seqrec/schema/schema.h"
 #include "seqrec/serve/predictor.h"
 
 namespace seqrec::cli {
@@ -15,6 +16,7 @@ namespace {
 struct PredictFlags {
   std::string data, run, checkpoint, bundle, input, out = "-", format = "csv";
   std::string session_col, item_col, timestamp_col;
+  std::vector<std::string> ensemble;
   int64_t top_k = 10;
   bool exclude_seen = false;
   double hybrid_sknn = -1.0;
@@ -45,6 +47,7 @@ void add_predict_command(CLI::App& app) {
   cmd->add_option("--session-col", f->session_col, "session column (default session_id)");
   cmd->add_option("--item-col", f->item_col, "item column (default item_id)");
   cmd->add_option("--timestamp-col", f->timestamp_col, "timestamp column (default timestamp)");
+  cmd->add_option("--ensemble", f->ensemble, "with --data: more run folders whose models are averaged with the first");
   cmd->add_option("--hybrid-sknn", f->hybrid_sknn,
                   "with --data: mix session kNN over its train sessions in with weight W (a bundle carries its own)")
       ->check(CLI::Range(0.0, 1.0));
@@ -58,10 +61,15 @@ void add_predict_command(CLI::App& app) {
     SEQREC_CHECK(from_bundle || !f->run.empty() || !f->checkpoint.empty(), "give --run DIR or --checkpoint FILE with --data");
     SEQREC_CHECK(!from_bundle || (f->run.empty() && f->checkpoint.empty()), "--bundle holds the model: drop --run/--checkpoint");
     SEQREC_CHECK(!from_bundle || f->hybrid_sknn < 0, "--bundle holds its hybrid (seqrec export --hybrid-sknn): drop --hybrid-sknn");
+    SEQREC_CHECK(!from_bundle || f->ensemble.empty(), "--bundle holds its ensemble (seqrec export --ensemble): drop --ensemble");
     set_threads(f->runtime.threads);
     const auto device = parse_device(f->runtime.device);
     const std::filesystem::path checkpoint = f->checkpoint.empty() ? std::filesystem::path(f->run) / "checkpoint.pt" : std::filesystem::path(f->checkpoint);
     auto predictor = from_bundle ? serve::Predictor::load_bundle(f->bundle, device) : serve::Predictor::load(f->data, checkpoint, device);
+    for (const auto& run : f->ensemble) {
+      const auto schema = std::filesystem::path(f->data) / "schema.json";
+      predictor.add_ensemble_member(std::filesystem::path(run) / "checkpoint.pt", schema::Schema::load(schema).fingerprint(), schema);
+    }
     if (f->hybrid_sknn >= 0)
       predictor.set_knn_hybrid(etl::read_sessions(std::filesystem::path(f->data) / "sessions" / "train"), f->hybrid_sknn, f->knn);
 

@@ -7,6 +7,7 @@
 
 #include "seqrec/common/error.h"
 #include "seqrec/common/io.h"
+#include "seqrec/model/ensemble.h"
 #include "seqrec/schema/schema.h"
 #include "seqrec/train/checkpoint.h"
 
@@ -71,6 +72,7 @@ json BundleManifest::to_json() const {
           {"workflow", workflow},
           {"training", training},
           {"hybrid", hybrid},
+          {"ensemble", ensemble},
           {"files", f}};
 }
 
@@ -85,6 +87,7 @@ BundleManifest BundleManifest::from_json(const json& j) {
   m.workflow = j.value("workflow", json::object());
   m.training = j.value("training", json::object());
   m.hybrid = j.value("hybrid", json::object());
+  m.ensemble = j.value("ensemble", std::vector<std::string>{});
   for (const auto& [name, file] : j.at("files").items()) m.files[name] = {file.at("bytes"), file.at("fnv1a64")};
   return m;
 }
@@ -120,7 +123,17 @@ BundleManifest export_bundle(const fs::path& data_dir, const fs::path& checkpoin
                        {"sknn_sample", knn.sample_size},            {"sknn_prefix_decay", knn.prefix_decay},
                        {"sknn_neighbor_decay", knn.neighbor_decay}, {"sknn_idf", knn.idf}};
   }
+  std::vector<train::LoadedCheckpoint> members;
+  for (const auto& path : options.ensemble) {
+    members.push_back(train::load_checkpoint(path, device));
+    train::check_schema_matches(members.back().meta, schema.fingerprint(), path, schema_path);
+    model::check_ensemble_member(*loaded.model, *members.back().model, "ensemble member " + path.string());
+    manifest.ensemble.push_back(std::string(bundle_paths::kEnsemble) + "/" + std::to_string(members.size()) + ".pt");
+  }
   write_directory_atomic(out, [&](const fs::path& tmp) {
+    if (!members.empty()) fs::create_directory(tmp / bundle_paths::kEnsemble);
+    for (size_t i = 0; i < members.size(); ++i)
+      train::save_checkpoint(tmp / manifest.ensemble[i], *members[i].model, members[i].meta);
     if (options.hybrid_sknn >= 0) fs::copy(knn_sessions, tmp / bundle_paths::kKnnSessions, fs::copy_options::recursive);
     fs::copy(workflow_dir, tmp / bundle_paths::kWorkflow, fs::copy_options::recursive);
     fs::copy_file(schema_path, tmp / bundle_paths::kSchema);

@@ -6,10 +6,12 @@
 #include <cmath>
 #include <limits>
 #include <numeric>
+#include <tuple>
 #include <unordered_set>
 
 #include "seqrec/common/error.h"
 #include "seqrec/model/batch.h"
+#include "seqrec/model/ensemble.h"
 #include "seqrec/schema/schema.h"
 #include "seqrec/serve/bundle.h"
 #include "seqrec/train/checkpoint.h"
@@ -44,6 +46,8 @@ Predictor Predictor::load_bundle(const std::filesystem::path& bundle, c10::Devic
   auto loaded = train::load_checkpoint(model_path, device);
   train::check_schema_matches(loaded.meta, manifest.data_fingerprint, model_path, bundle / bundle_paths::kManifest);
   Predictor predictor(std::move(workflow), loaded.model, device);
+  for (const auto& name : manifest.ensemble)
+    predictor.add_ensemble_member(bundle / name, manifest.data_fingerprint, bundle / bundle_paths::kManifest);
   if (manifest.hybrid.contains("sknn_weight")) {
     // Keys a bundle lacks (older bundles had only the first two) keep the defaults.
     const auto& h = manifest.hybrid;
@@ -56,6 +60,16 @@ Predictor Predictor::load_bundle(const std::filesystem::path& bundle, c10::Devic
     predictor.set_knn_hybrid(etl::read_sessions(bundle / bundle_paths::kKnnSessions), h.at("sknn_weight").get<double>(), knn);
   }
   return predictor;
+}
+
+void Predictor::add_ensemble_member(const std::filesystem::path& checkpoint, const std::string& data_fingerprint,
+                                    const std::filesystem::path& schema_source) {
+  auto member = train::load_checkpoint(checkpoint, device_);
+  train::check_schema_matches(member.meta, data_fingerprint, checkpoint, schema_source);
+  model::check_ensemble_member(*model_, *member.model, "ensemble member " + checkpoint.string());
+  member.model->to(device_);
+  member.model->eval();
+  ensemble_.push_back(member.model);
 }
 
 void Predictor::set_knn_hybrid(const etl::SessionTable& train, double weight, model::SessionKnnOptions options) {
@@ -99,10 +113,16 @@ std::vector<Recommendation> Predictor::predict(const etl::SessionTable& sessions
       if (o.exclude_seen) seen[b].insert(sessions.items_of(rows[b]), sessions.items_of(rows[b]) + sessions.length(rows[b]));
       kk = std::max(kk, std::min(o.top_k + static_cast<int64_t>(seen[b].size()), catalogue));
     }
-    auto [values, indices] =
-        knn_ ? model::mix_with_knn(model_->next_item_scores(batch.items, batch.lengths), knn_->distribution(batch), knn_weight_)
-                   .topk(std::min(kk, model_->config().num_items - 3), 1)
-             : model_->next_item_top_k(batch.items, batch.lengths, kk);
+    at::Tensor values, indices;
+    if (knn_ || !ensemble_.empty()) {  // the whole score matrix; one plain model takes the head's faster top-k
+      std::vector<std::shared_ptr<model::SessionModel>> members{model_};
+      members.insert(members.end(), ensemble_.begin(), ensemble_.end());
+      auto scores = model::ensemble_scores(members, batch.items, batch.lengths);
+      if (knn_) scores = model::mix_with_knn(scores, knn_->distribution(batch), knn_weight_);
+      std::tie(values, indices) = scores.topk(std::min(kk, model_->config().num_items - 3), 1);
+    } else {
+      std::tie(values, indices) = model_->next_item_top_k(batch.items, batch.lengths, kk);
+    }
     values = values.to(torch::kCPU, torch::kFloat).contiguous();
     indices = indices.to(torch::kCPU, torch::kLong).contiguous();
     const float* v = values.data_ptr<float>();

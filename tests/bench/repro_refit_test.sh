@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # bench/repro.sh end to end on a small made-up dataset in the YOOCHOOSE layout: converts, trains with valid choosing
-# the epoch, retrains on train_full for that many epochs ("refit"), evaluates, and ends with one JSON line.
+# the epoch, retrains on train_full for that many epochs ("refit") and again with a second seed (the recipe's
+# ensemble), evaluates the average mixed with STAN-weighted session kNN, and ends with one JSON line.
 # Usage: repro_refit_test.sh SEQREC_BINARY
 set -euo pipefail
 seqrec=$1
@@ -25,9 +26,20 @@ for name, rows in (("train_tr", tr), ("train_valid", va), ("train_full", tr + va
     with open(os.path.join(out, "yoochoose-clicks-100k_%s.txt" % name), "w") as f:
         f.write("SessionId\tItemId\tTime\n" + "".join("%d\t%d\t%.1f\n" % r for r in rows))
 PY
-SEQREC=$seqrec OUT=$work/out THREADS=1 bash "$root/bench/repro.sh" yoochoose-100k "$work/data" > "$work/log" 2>&1 ||
+# The YOOCHOOSE recipe with an ensemble and a STAN-weighted kNN hybrid, in a copy of the scripts (repro.sh reads
+# the recipe beside it).
+mkdir -p "$work/root"
+cp -r "$root/bench" "$root/configs" "$work/root/"
+python3 - "$work/root/configs/repro/yoochoose-100k.json" <<'PY'
+import json, sys
+recipe = json.load(open(sys.argv[1]))
+recipe["ensemble"] = {"seeds": [7]}
+recipe["evaluate"].update(hybrid_sknn=0.3, sknn_prefix_decay=2, sknn_neighbor_decay=4, sknn_idf=1)
+json.dump(recipe, open(sys.argv[1], "w"))
+PY
+SEQREC=$seqrec OUT=$work/out THREADS=1 bash "$work/root/bench/repro.sh" yoochoose-100k "$work/data" > "$work/log" 2>&1 ||
   { cat "$work/log"; exit 1; }
-python3 - "$work/out" "$(tail -1 "$work/log")" <<'PY'
+python3 - "$work/out" "$(tail -1 "$work/log")" "$work/log" <<'PY'
 import json, sys
 out, last = sys.argv[1], json.loads(sys.argv[2])
 valid = [json.loads(l) for l in open(out + "/run/metrics.jsonl")]
@@ -40,8 +52,14 @@ train = json.load(open(out + "/data-refit/sessions/train/manifest.json"))
 valid_split = json.load(open(out + "/data-refit/sessions/valid/manifest.json"))
 assert train["rows"] == 360 and valid_split["rows"] == 0, (train["rows"], valid_split["rows"])  # train_full, no valid
 assert 0 < last["test"]["recall@20"] <= 1 and "markov" in last["baselines"], last
+second = json.load(open(out + "/run-refit-seed7/config.json"))["train"]
+assert second["seed"] == 7 and second["epochs"] == chosen, second
+names = [r["name"] for r in json.load(open(out + "/test.json"))["results"]]
+assert names[:2] == ["gpt2x2", "gpt2x2+sknn"], names  # the two refit models averaged, then the hybrid (ours)
 assert 0 <= last["before_refit"]["recall@20"] <= 1, last  # the model trained on train only, reported beside
-print("refit on train_full for", chosen, "epochs; test recall@20", last["test"]["recall@20"],
+grep_log = open(sys.argv[3]).read()
+assert "--sknn-neighbor-decay 4" in grep_log, "the recipe's kNN keys reach evaluate"
+print("refit on train_full for", chosen, "epochs, twice (seeds); test recall@20", last["test"]["recall@20"],
       "(before the refit", last["before_refit"]["recall@20"], ")")
 PY
 

@@ -79,14 +79,22 @@ TEST_F(CliTest, HybridWithSessionKnnIsEvaluatedAndServedAlike) {
   auto bad = test::run_cli("evaluate --data " + q(path("data")) + " --run " + q(path("run")) + " --sknn-idf -1");
   EXPECT_NE(bad.exit_code, 0);
   EXPECT_NE(bad.output.find("--sknn-idf"), std::string::npos) << bad.output;
+  // An ensemble of the model with itself ranks as the model does; its rows say how many models it averages.
+  auto self = test::run_cli("evaluate --data " + q(path("data")) + " --run " + q(path("run")) + " --ensemble " + q(path("run")) +
+                            " --baselines none --json " + q(path("e.json")));
+  ASSERT_EQ(self.exit_code, 0) << self.output;
+  auto e = nlohmann::json::parse(read_text_file(path("e.json")));
+  EXPECT_EQ(e["results"][0]["name"], "gpt2x2");
+  for (const char* m : {"recall@20", "mrr@20", "ndcg@10"})
+    EXPECT_NEAR(e["results"][0]["metrics"][m].get<double>(), j["results"][0]["metrics"][m].get<double>(), 1e-9) << m;
   // A bundle exported with the hybrid predicts what predict --data --run --hybrid-sknn predicts.
   auto exported = test::run_cli("export --data " + q(path("data")) + " --run " + q(path("run")) + " --out " + q(path("bundle")) +
-                                " --hybrid-sknn 0.5" + stan);
+                                " --hybrid-sknn 0.5" + stan + " --ensemble " + q(path("run")));
   ASSERT_EQ(exported.exit_code, 0) << exported.output;
   write("request.csv", "session_id,item_id,timestamp\nu1,100001,1704067200\nu1,100002,1704067260\n");
   auto served = test::run_cli("predict --bundle " + q(path("bundle")) + " --input " + q(path("request.csv")) + " --out " +
                               q(path("a.csv")));
-  auto offline = test::run_cli("predict --data " + q(path("data")) + " --run " + q(path("run")) + " --hybrid-sknn 0.5" + stan + " --input " +
+  auto offline = test::run_cli("predict --data " + q(path("data")) + " --run " + q(path("run")) + " --hybrid-sknn 0.5" + stan + " --ensemble " + q(path("run")) + " --input " +
                                q(path("request.csv")) + " --out " + q(path("b.csv")));
   ASSERT_EQ(served.exit_code, 0) << served.output;
   ASSERT_EQ(offline.exit_code, 0) << offline.output;

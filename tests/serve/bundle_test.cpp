@@ -8,6 +8,7 @@
 #include "seqrec/common/error.h"
 #include "seqrec/common/io.h"
 #include "seqrec/model/batch.h"
+#include "seqrec/model/ensemble.h"
 #include "seqrec/model/session_knn.h"
 #include "serve/serve_fixture.h"
 
@@ -92,6 +93,59 @@ TEST_F(BundleTest, HybridBundleMixesInSessionKnnAsEvaluateDoes) {
   // The same hybrid from --data and a checkpoint.
   plain.set_knn_hybrid(etl::read_sessions(path("data/sessions/train")), 0.3, options.hybrid_knn);
   EXPECT_EQ(plain.predict(events, 5)[0].items, got[0].items);
+}
+
+TEST_F(BundleTest, EnsembleBundleAveragesItsModelsAsProbabilities) {
+  // A second model: same config, other initial weights.
+  auto meta = train::load_checkpoint(path("run/checkpoint.pt"), c10::Device(c10::kCPU)).meta;
+  torch::manual_seed(99);
+  auto second = model::make_model(meta.model);
+  train::save_checkpoint(path("run2/checkpoint.pt"), *second, meta);
+  ExportOptions options;
+  options.ensemble = {path("run2/checkpoint.pt")};
+  options.hybrid_sknn = 0.3;
+  export_bundle(path("data"), path("run/checkpoint.pt"), path("ensemble"), options);
+  auto manifest = verify_bundle(path("ensemble"));
+  ASSERT_EQ(manifest.ensemble, (std::vector<std::string>{"ensemble/1.pt"}));
+  EXPECT_TRUE(manifest.files.count("ensemble/1.pt"));
+  const c10::Device cpu(c10::kCPU);
+  auto served = Predictor::load_bundle(path("ensemble"), cpu);
+  EXPECT_EQ(served.ensemble_size(), 2);
+
+  // Computed here from the parts: log of the mean of the two softmaxes, then the kNN hybrid on top.
+  auto first = Predictor::load(path("data"), path("run/checkpoint.pt"), cpu);
+  auto items = popular_items(first, 3);
+  std::vector<etl::Event> events = {{"a", items[0], 1000, 1}, {"a", items[2], 2000, 2}};
+  auto batch = model::make_prefix_batch(first.workflow().transform_events(events), {0}, meta.model.max_length, false, cpu);
+  torch::NoGradGuard no_grad;
+  auto first_model = train::load_checkpoint(path("run/checkpoint.pt"), cpu).model;
+  first_model->eval();
+  second->eval();
+  auto a = first_model->next_item_scores(batch.items, batch.lengths);
+  auto b = second->next_item_scores(batch.items, batch.lengths);
+  auto mean = ((torch::softmax(a, 1) + torch::softmax(b, 1)) / 2).log();
+  auto averaged = model::ensemble_scores({first_model, second}, batch.items, batch.lengths);
+  EXPECT_TRUE(torch::allclose(averaged.slice(1, 3), mean.slice(1, 3), 1e-5, 1e-6));
+  EXPECT_TRUE(torch::isinf(averaged.slice(1, 0, 3)).all().item<bool>());
+  model::SessionKnn knn(etl::read_sessions(path("data/sessions/train")), meta.model.num_items, cpu);
+  auto [values, ids] = model::mix_with_knn(mean, knn.distribution(batch), 0.3).topk(5, 1);
+  auto got = served.predict(events, 5);
+  ASSERT_EQ(got[0].items.size(), 5u);
+  for (int64_t j = 0; j < 5; ++j) {
+    EXPECT_EQ(got[0].items[j], first.workflow().items().decode(ids[0][j].item<int64_t>())) << j;
+    EXPECT_NEAR(got[0].scores[j], values[0][j].item<float>(), 1e-6) << j;
+  }
+  // A member over another history length is refused, naming it.
+  auto longer = meta;
+  longer.model.max_length = meta.model.max_length + 5;
+  train::save_checkpoint(path("run3/checkpoint.pt"), *model::make_model(longer.model), longer);
+  options.ensemble = {path("run3/checkpoint.pt")};
+  try {
+    export_bundle(path("data"), path("run/checkpoint.pt"), path("bad"), options);
+    ADD_FAILURE() << "an ensemble member with another max_length was exported";
+  } catch (const InvalidInput& e) {
+    EXPECT_NE(std::string(e.what()).find("run3"), std::string::npos) << e.what();
+  }
 }
 
 TEST_F(BundleTest, DamagedFileIsRefusedNamingIt) {

@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <map>
 #include <string>
+#include <vector>
 
 #include "seqrec/model/session_knn.h"
 
@@ -30,6 +31,7 @@ struct BundleManifest {
   nlohmann::json workflow;       ///< the fitted workflow's options
   nlohmann::json training;       ///< epoch, step, best metric, train options
   nlohmann::json hybrid = nlohmann::json::object();  ///< {"sknn_weight": W} when predictions mix in session kNN
+  std::vector<std::string> ensemble;  ///< more models averaged with model.pt (paths in the bundle), usually none
   std::map<std::string, BundleFile> files;  ///< path relative to the bundle -> size and checksum
 
   nlohmann::json to_json() const;
@@ -42,6 +44,7 @@ inline const char* kManifest = "manifest.json";
 inline const char* kWorkflow = "workflow";
 inline const char* kSchema = "schema.json";
 inline const char* kModel = "model.pt";
+inline const char* kEnsemble = "ensemble";  ///< ensemble/1.pt, 2.pt, ...: models averaged with model.pt
 inline const char* kKnnSessions = "knn_sessions";  ///< the sessions a kNN hybrid searches (the ETL train split)
 }  // namespace bundle_paths
 
@@ -50,6 +53,7 @@ struct ExportOptions {
   /// >= 0: predictions mix in session kNN over the data's train sessions with this weight (evaluate --hybrid-sknn).
   double hybrid_sknn = -1.0;
   model::SessionKnnOptions hybrid_knn;  ///< the hybrid's kNN
+  std::vector<std::filesystem::path> ensemble;  ///< more checkpoints averaged with the first (evaluate --ensemble)
 };
 
 /// Writes a bundle from an ETL output folder (`workflow/`, `schema.json`) and a checkpoint: the workflow and

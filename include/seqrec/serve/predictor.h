@@ -13,7 +13,7 @@ namespace seqrec::serve {
 struct Recommendation {
   std::string session_id;
   std::vector<std::string> items;  ///< raw item ids, best first
-  std::vector<float> scores;       ///< the model's logits for those items (probabilities with a kNN hybrid)
+  std::vector<float> scores;  ///< the model's logits (an ensemble: log mean probability; a kNN hybrid: probability)
 };
 
 /// What to return for one session.
@@ -47,6 +47,11 @@ class Predictor {
   /// Mixes session kNN over `train` into every prediction, as `seqrec evaluate --hybrid-sknn weight` measures it:
   /// scores become (1 - weight) * the model's softmax + weight * the kNN vote.
   void set_knn_hybrid(const etl::SessionTable& train, double weight, model::SessionKnnOptions options = {});
+  /// Averages the model of `checkpoint` with this one as probabilities (evaluate --ensemble); it must be trained
+  /// on the schema with `data_fingerprint` (`schema_source` names it in errors), on the same catalogue.
+  void add_ensemble_member(const std::filesystem::path& checkpoint, const std::string& data_fingerprint,
+                           const std::filesystem::path& schema_source);
+  int64_t ensemble_size() const { return 1 + static_cast<int64_t>(ensemble_.size()); }
   /// The hybrid's kNN weight; negative without one.
   double knn_weight() const { return knn_ ? knn_weight_ : -1.0; }
 
@@ -61,6 +66,7 @@ class Predictor {
   etl::Workflow workflow_;
   std::shared_ptr<model::SessionModel> model_;
   c10::Device device_;
+  std::vector<std::shared_ptr<model::SessionModel>> ensemble_;  ///< models averaged with model_
   std::shared_ptr<const model::SessionKnn> knn_;
   double knn_weight_ = 0.0;
 };
