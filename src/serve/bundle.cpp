@@ -130,6 +130,7 @@ BundleManifest export_bundle(const fs::path& data_dir, const fs::path& checkpoin
     model::check_ensemble_member(*loaded.model, *members.back().model, "ensemble member " + path.string());
     manifest.ensemble.push_back(std::string(bundle_paths::kEnsemble) + "/" + std::to_string(members.size()) + ".pt");
   }
+  if (options.hybrid_sknn >= 0 || !members.empty()) manifest.format_version = kBundleFormatVersion;
   write_directory_atomic(out, [&](const fs::path& tmp) {
     if (!members.empty()) fs::create_directory(tmp / bundle_paths::kEnsemble);
     for (size_t i = 0; i < members.size(); ++i)

@@ -29,7 +29,7 @@ void expect_refused(const std::filesystem::path& bundle, const std::string& frag
 
 TEST_F(BundleTest, ExportWritesAManifestThatVerifies) {
   auto manifest = verify_bundle(path("bundle"));
-  EXPECT_EQ(manifest.format_version, kBundleFormatVersion);
+  EXPECT_EQ(manifest.format_version, kPlainBundleFormatVersion);  // an older seqrec still serves a plain bundle
   EXPECT_EQ(manifest.model_name, "recs");
   EXPECT_EQ(manifest.data_fingerprint, schema::Schema::load(path("data/schema.json")).fingerprint());
   EXPECT_EQ(manifest.model_config.at("d_model"), 16);
@@ -66,6 +66,7 @@ TEST_F(BundleTest, HybridBundleMixesInSessionKnnAsEvaluateDoes) {
   auto manifest = verify_bundle(path("hybrid"));
   EXPECT_DOUBLE_EQ(manifest.hybrid.at("sknn_weight").get<double>(), 0.3);
   EXPECT_DOUBLE_EQ(manifest.hybrid.at("sknn_neighbor_decay").get<double>(), 2.0);
+  EXPECT_EQ(manifest.format_version, 2);
   EXPECT_TRUE(std::any_of(manifest.files.begin(), manifest.files.end(),
                           [](const auto& f) { return f.first.rfind("knn_sessions/", 0) == 0; }));
   const c10::Device cpu(c10::kCPU);
@@ -107,6 +108,7 @@ TEST_F(BundleTest, EnsembleBundleAveragesItsModelsAsProbabilities) {
   export_bundle(path("data"), path("run/checkpoint.pt"), path("ensemble"), options);
   auto manifest = verify_bundle(path("ensemble"));
   ASSERT_EQ(manifest.ensemble, (std::vector<std::string>{"ensemble/1.pt"}));
+  EXPECT_EQ(manifest.format_version, 2);  // a seqrec that reads only 1 would serve the first model alone
   EXPECT_TRUE(manifest.files.count("ensemble/1.pt"));
   const c10::Device cpu(c10::kCPU);
   auto served = Predictor::load_bundle(path("ensemble"), cpu);

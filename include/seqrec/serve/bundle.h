@@ -11,8 +11,11 @@
 
 namespace seqrec::serve {
 
-/// The bundle layout this seqrec writes; a bundle with a larger number is refused as newer.
-constexpr int kBundleFormatVersion = 1;
+/// The newest bundle layout this seqrec reads; a bundle with a larger number is refused as newer. A bundle that
+/// mixes in session kNN or averages an ensemble says 2, so a seqrec that reads only 1 refuses it rather than
+/// serving its first model alone; a plain bundle stays 1.
+constexpr int kBundleFormatVersion = 2;
+constexpr int kPlainBundleFormatVersion = 1;
 
 /// One file inside a bundle, with what it must hold to count as undamaged.
 struct BundleFile {
@@ -22,7 +25,7 @@ struct BundleFile {
 
 /// `manifest.json` of a bundle (DESIGN.md §2): what it is, where it came from, and what each file must be.
 struct BundleManifest {
-  int format_version = kBundleFormatVersion;
+  int format_version = kPlainBundleFormatVersion;
   std::string seqrec_version;
   std::string created;           ///< ISO-8601 UTC
   std::string model_name = "seqrec";
