@@ -66,9 +66,11 @@ void add_predict_command(CLI::App& app) {
     const auto device = parse_device(f->runtime.device);
     const std::filesystem::path checkpoint = f->checkpoint.empty() ? std::filesystem::path(f->run) / "checkpoint.pt" : std::filesystem::path(f->checkpoint);
     auto predictor = from_bundle ? serve::Predictor::load_bundle(f->bundle, device) : serve::Predictor::load(f->data, checkpoint, device);
-    for (const auto& run : f->ensemble) {
+    if (!f->ensemble.empty()) {
       const auto schema = std::filesystem::path(f->data) / "schema.json";
-      predictor.add_ensemble_member(std::filesystem::path(run) / "checkpoint.pt", schema::Schema::load(schema).fingerprint(), schema);
+      const auto fingerprint = schema::Schema::load(schema).fingerprint();  // read once for all members
+      for (const auto& run : f->ensemble)
+        predictor.add_ensemble_member(std::filesystem::path(run) / "checkpoint.pt", fingerprint, schema);
     }
     if (f->hybrid_sknn >= 0)
       predictor.set_knn_hybrid(etl::read_sessions(std::filesystem::path(f->data) / "sessions" / "train"), f->hybrid_sknn, f->knn);
