@@ -3,6 +3,7 @@
 
 #include "commands.h"
 #include "seqrec/common/blas.h"
+#include "seqrec/common/build_info.h"
 #include "seqrec/common/error.h"
 #include "seqrec/common/runtime.h"
 #include "seqrec/model/session_knn.h"
@@ -59,6 +60,8 @@ int main(int argc, char** argv) {
   app.require_subcommand(0, 1);
   bool blas_info = false;
   app.add_flag("--blas-info", blas_info, "print the OpenBLAS kernel in use and exit");
+  app.set_version_flag("--version", [] { return seqrec::build_info(); },
+                       "print seqrec's and LibTorch's versions, CUDA, GPUs, BLAS and threads, and exit");
   app.set_config("--config", "", "read options from a TOML/INI file (flags override it)");
   seqrec::cli::add_synth_command(app);
   seqrec::cli::add_etl_command(app);

@@ -111,6 +111,7 @@ void add_train_command(CLI::App& app) {
   add_train_flag(cmd, *f, "--max-steps", &T::max_steps, "stop after N optimizer steps (0 = use --epochs)");
   add_train_flag(cmd, *f, "--max-seconds", &T::max_seconds, "wall-clock budget in seconds (0 = none)");
   add_train_flag(cmd, *f, "--seed", &T::seed, "random seed (CPU runs repeat exactly for a given --replicas)");
+  add_train_flag(cmd, *f, "--precision", &T::precision, "fp32, or bf16 autocast (a GPU, or a CPU with AVX512-BF16 or AMX)");
   add_train_flag(cmd, *f, "--replicas", &T::replicas,
                  "data-parallel model replicas, one per thread (0 = one per --threads up to 4 on CPU)");
   add_train_flag(cmd, *f, "--eval-every", &T::eval_every, "evaluate every N steps (0 = each epoch)");

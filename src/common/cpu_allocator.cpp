@@ -27,7 +27,7 @@ class HugePageAllocator final : public c10::Allocator {
  public:
   explicit HugePageAllocator(c10::Allocator* base) : base_(base) {}
 
-  c10::DataPtr allocate(size_t bytes) const override {
+  c10::DataPtr allocate(size_t bytes) override {
     auto block = base_->allocate(bytes);
 #ifdef MADV_HUGEPAGE
     if (bytes >= kHugePageTensorBytes && block.get() != nullptr) {
@@ -42,6 +42,9 @@ class HugePageAllocator final : public c10::Allocator {
   }
 
   c10::DeleterFnPtr raw_deleter() const override { return base_->raw_deleter(); }
+  void copy_data(void* dest, const void* src, std::size_t count) const override {
+    base_->copy_data(dest, src, count);
+  }
 
  private:
   c10::Allocator* base_;

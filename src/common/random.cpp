@@ -5,10 +5,10 @@
 namespace seqrec {
 
 namespace {
-thread_local c10::optional<at::Generator> t_step_generator;
+thread_local std::optional<at::Generator> t_step_generator;
 }
 
-c10::optional<at::Generator> step_generator() { return t_step_generator; }
+std::optional<at::Generator> step_generator() { return t_step_generator; }
 
 StepGeneratorScope::StepGeneratorScope(uint64_t seed) : previous_(t_step_generator) {
   t_step_generator = at::make_generator<at::CPUGeneratorImpl>(seed);

@@ -2,6 +2,7 @@
 
 #include <torch/nn/functional/activation.h>
 #include <torch/nn/init.h>
+#include <ATen/ops/scaled_dot_product_attention.h>
 
 #include <cmath>
 #include <limits>
@@ -32,6 +33,18 @@ torch::Tensor attention_block_mask(const torch::Tensor& key_padding, int64_t num
   }
   if (extra.defined()) blocked = blocked | extra.view({B, 1, num_queries, Lk});
   return blocked;
+}
+
+torch::Tensor MultiHeadAttentionImpl::fused_attention(const torch::Tensor& queries, const torch::Tensor& keys,
+                                                      const torch::Tensor& values, const torch::Tensor& blocked) {
+  // LibTorch's fused kernels (flash / memory-efficient on a GPU). A fully blocked row (a padded query) takes
+  // part in everything for the softmax and is zeroed after, as masked_softmax does, so no NaN reaches a gradient.
+  auto full = blocked.expand({queries.size(0), 1, queries.size(2), keys.size(2)});
+  auto dead = full.all(-1, /*keepdim=*/true);
+  auto allowed = full.logical_not() | dead;
+  const double p = attention_dropout->is_training() ? attention_dropout->p() : 0.0;
+  auto context = at::scaled_dot_product_attention(queries, keys, values, allowed, p);
+  return context.masked_fill(dead, 0.0);
 }
 
 MultiHeadAttentionImpl::MultiHeadAttentionImpl(int64_t d_model, int64_t num_heads, double dropout) : num_heads_(num_heads) {
@@ -73,6 +86,8 @@ torch::Tensor MultiHeadAttentionImpl::attend(const torch::Tensor& projected, con
     mask = blocked.expand({B, 1, L, L}).gather(2, query_rows.view({B, 1, 1, 1}).expand({B, 1, 1, L}));
   }
   const int64_t Lq = queries.size(2);
+  if (!(projected.device().is_cpu() && projected.scalar_type() == at::kFloat) || !cpu_attention_kernels_enabled())
+    return fused_attention(queries, heads[1], heads[2], mask).transpose(1, 2).reshape({B, Lq, D});
   auto scores = batched_matmul(queries, heads[1], /*transpose_b=*/true) / std::sqrt(static_cast<double>(Dh));
   auto weights = attention_dropout(masked_softmax(scores, mask));
   return batched_matmul(weights, heads[2]).transpose(1, 2).reshape({B, Lq, D});
@@ -85,12 +100,14 @@ torch::Tensor MultiHeadAttentionImpl::forward(const torch::Tensor& x, const torc
 
 torch::Tensor MultiHeadAttentionImpl::forward_packed(const torch::Tensor& rows, const torch::Tensor& blocked,
                                                      const TokenPacking& packing) {
-  if (packing.plain_attention && packed_attention_applies(rows)) {
-    auto context = packed_attention(qkv(rows), packing.offsets, num_heads_, packing.causal, attention_dropout->p(),
+  // The projection decides: under bf16 autocast it comes out in bf16, which seqrec's float kernels do not take.
+  auto projected = qkv(rows);
+  if (packing.plain_attention && packed_attention_applies(projected)) {
+    auto context = packed_attention(projected, packing.offsets, num_heads_, packing.causal, attention_dropout->p(),
                                     attention_dropout->is_training());
     return residual_dropout(out(context));
   }
-  auto context = attend(packing.unpack(qkv(rows)), blocked, {});
+  auto context = attend(packing.unpack(projected), blocked, {});
   return residual_dropout(out(packing.pack(context)));
 }
 

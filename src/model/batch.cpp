@@ -1,5 +1,6 @@
 #include "seqrec/model/batch.h"
 
+#include <ATen/ops/empty.h>
 #include <ATen/ops/from_blob.h>
 
 #include <algorithm>
@@ -10,7 +11,13 @@ namespace seqrec::model {
 
 namespace {
 at::Tensor to_tensor(std::vector<int64_t>& data, std::vector<int64_t> shape, c10::Device device) {
-  return at::from_blob(data.data(), shape, at::kLong).to(device, /*non_blocking=*/false, /*copy=*/true);
+  auto host = at::from_blob(data.data(), shape, at::kLong);
+  if (device.is_cpu()) return host.clone();
+  // A GPU batch goes through pinned memory, so the copy is asynchronous and overlaps the previous step's kernels;
+  // the pinned allocator keeps the block until the copy on the stream has finished.
+  auto pinned = at::empty(shape, at::TensorOptions(at::kLong).pinned_memory(true));
+  pinned.copy_(host);
+  return pinned.to(device, /*non_blocking=*/true);
 }
 }  // namespace
 

@@ -2,6 +2,9 @@
 
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
+
+#include <cstdlib>
+#include <string>
 #include <torch/autograd.h>
 
 #include <algorithm>
@@ -184,7 +187,18 @@ class PackedAttention : public torch::autograd::Function<PackedAttention> {
 
 }  // namespace
 
-bool packed_attention_applies(const at::Tensor& qkv) { return qkv.device().is_cpu() && qkv.scalar_type() == at::kFloat; }
+bool cpu_attention_kernels_enabled() {
+  // SEQREC_ATTENTION=sdpa sends the CPU through LibTorch's fused attention too: bench/perf.sh compares the two.
+  static const bool enabled = [] {
+    const char* choice = std::getenv("SEQREC_ATTENTION");
+    return choice == nullptr || std::string(choice) != "sdpa";
+  }();
+  return enabled;
+}
+
+bool packed_attention_applies(const at::Tensor& qkv) {
+  return qkv.device().is_cpu() && qkv.scalar_type() == at::kFloat && cpu_attention_kernels_enabled();
+}
 
 at::Tensor packed_attention(const at::Tensor& qkv, const at::Tensor& offsets, int64_t num_heads, bool causal, double dropout,
                             bool training) {

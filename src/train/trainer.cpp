@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <csignal>
+#include <cstdlib>
 #include <cstdio>
 #include <fstream>
 #include <numeric>
@@ -21,6 +22,7 @@
 #include "seqrec/model/batch.h"
 #include "seqrec/model/session_model.h"
 #include "seqrec/train/checkpoint.h"
+#include "seqrec/train/fused_adam.h"
 #include "seqrec/train/lr_schedule.h"
 #include "seqrec/train/replicas.h"
 #include "seqrec/train/report.h"
@@ -72,9 +74,21 @@ std::unique_ptr<torch::optim::Optimizer> make_grouped(model::SessionModel& model
   return std::make_unique<Optimizer>(std::move(groups), Options(o.learning_rate));
 }
 
+/// LibTorch's fused Adam/AdamW kernels (bench/NOTES.md: measured faster); SEQREC_FUSED_OPTIMIZER=0 keeps
+/// LibTorch's op-by-op step, for comparisons.
+bool fused_optimizer_enabled() {
+  const char* choice = std::getenv("SEQREC_FUSED_OPTIMIZER");
+  return choice == nullptr || std::string(choice) != "0";
+}
+
 std::unique_ptr<torch::optim::Optimizer> make_optimizer(model::SessionModel& model, const TrainOptions& o) {
-  if (o.optimizer == "adamw") return make_grouped<torch::optim::AdamW, torch::optim::AdamWOptions>(model, o);
-  return make_grouped<torch::optim::Adam, torch::optim::AdamOptions>(model, o);  // Adam's decay is an L2 penalty
+  const bool fused = fused_optimizer_enabled();
+  if (o.optimizer == "adamw")
+    return fused ? make_grouped<FusedAdamW, torch::optim::AdamWOptions>(model, o)
+                 : make_grouped<torch::optim::AdamW, torch::optim::AdamWOptions>(model, o);
+  // Adam's decay is an L2 penalty.
+  return fused ? make_grouped<FusedAdam, torch::optim::AdamOptions>(model, o)
+               : make_grouped<torch::optim::Adam, torch::optim::AdamOptions>(model, o);
 }
 
 std::string format_metrics(const std::map<std::string, double>& metrics) {
@@ -104,6 +118,7 @@ nlohmann::json TrainOptions::to_json() const {
           {"max_steps", max_steps},       {"max_seconds", max_seconds},
           {"batch_size", batch_size},     {"bucket_by_length", bucket_by_length},
           {"seed", seed},                 {"device", device},
+          {"precision", precision},
           {"replicas", replicas},
           {"eval_every", eval_every},     {"log_every", log_every},
           {"checkpoint_every", checkpoint_every}, {"patience", patience},
@@ -141,6 +156,7 @@ void TrainOptions::update_from_json(const nlohmann::json& j, const std::string& 
     get("bucket_by_length", bucket_by_length);
     get("seed", seed);
     get("device", device);
+    get("precision", precision);
     get("replicas", replicas);
     get("eval_every", eval_every);
     get("log_every", log_every);
@@ -163,6 +179,7 @@ std::vector<std::string> TrainOptions::problems() const {
     p.push_back("--schedule must be constant, linear or cosine, got '" + schedule + "'");
   if (valid_protocol != "last-item" && valid_protocol != "every-prefix" && valid_protocol != "leave-one-out")
     p.push_back("--valid-protocol must be last-item, every-prefix or leave-one-out, got '" + valid_protocol + "'");
+  if (precision != "fp32" && precision != "bf16") p.push_back("--precision must be fp32 or bf16, got '" + precision + "'");
   if (epochs < 1 && max_steps < 1) p.push_back("--epochs must be >= 1 (or give --max-steps)");
   if (max_steps < 0) p.push_back("--max-steps must be >= 0");
   if (max_seconds < 0) p.push_back("--max-seconds must be >= 0 (0 = no budget)");
@@ -201,6 +218,7 @@ TrainResult Trainer::fit(std::shared_ptr<model::SessionModel> model, const etl::
                          const std::string& schema_fingerprint, bool resume) {
   const TrainOptions& o = options_;
   const c10::Device device = parse_device(o.device);
+  const Precision precision = parse_precision(o.precision, device);
   const Schedule schedule = parse_schedule(o.schedule);
   g_stop_signal = 0;
   seed_everything(o.seed);
@@ -302,8 +320,10 @@ TrainResult Trainer::fit(std::shared_ptr<model::SessionModel> model, const etl::
     double selected;
     if (valid.size() > 0) {
       model->eval();
-      auto scored = evaluator.evaluate(valid, [&](const model::PrefixBatch& b) { return model->next_item_scores(b.items, b.lengths); },
-                                       "valid");
+      auto scored = evaluator.evaluate(valid, [&](const model::PrefixBatch& b) {
+        AutocastScope autocast(precision, device);
+        return model->next_item_scores(b.items, b.lengths).to(at::kFloat);
+      }, "valid");
       model->train();
       auto it = scored.metrics.find(o.select_metric);
       SEQREC_CHECK(it != scored.metrics.end(), "--select-metric '", o.select_metric,
@@ -372,7 +392,11 @@ TrainResult Trainer::fit(std::shared_ptr<model::SessionModel> model, const etl::
         step_loss += replicas->backward(train, batch_rows, 1.0 / static_cast<double>(group_size), micro_seed);
       } else {
         auto items = model::make_training_batch(train, batch_rows, model->training_sequence_length(), device);
-        auto loss = model->training_loss(items) / static_cast<double>(group_size);
+        at::Tensor loss;
+        {
+          AutocastScope autocast(precision, device);
+          loss = model->training_loss(items) / static_cast<double>(group_size);
+        }
         loss.backward();
         step_loss += loss.item<double>();
       }

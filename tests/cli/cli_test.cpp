@@ -157,6 +157,42 @@ TEST_F(CliTest, CheckpointFromAnotherSchemaIsRefused) {
   EXPECT_NE(r.output.find("was trained on another schema"), std::string::npos) << r.output;
 }
 
+TEST_F(CliTest, VersionNamesLibTorchAndTheCudaBuild) {
+  auto r = test::run_cli("--version");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_EQ(r.output.rfind("seqrec ", 0), 0u) << r.output;
+  for (const char* line : {"\nLibTorch 2.", "\nCUDA: ", "\nGPUs visible: ", "\nBLAS: ", "\nthreads: intra-op "})
+    EXPECT_NE(r.output.find(line), std::string::npos) << line << " in " << r.output;
+}
+
+TEST_F(CliTest, DeviceAndPrecisionThatCannotRunExitOneWithAMessage) {
+  build_pipeline();
+  const std::string train = "train --data " + q(path("data")) + " --run " + q(path("run2")) + " --d-model 16 --heads 2 --layers 1 --epochs 1 --threads 1";
+  const bool has_gpu = test::run_cli("--version").output.find("GPUs visible: 0") == std::string::npos;
+  if (!has_gpu) {
+    for (const char* device : {"cuda", "cuda:3"}) {
+      auto r = test::run_cli(train + " --device " + device);
+      EXPECT_EQ(r.exit_code, 1) << r.output;
+      EXPECT_NE(r.output.find(std::string("error: --device ") + device + ":"), std::string::npos) << r.output;
+    }
+    auto served = test::run_cli("evaluate --data " + q(path("data")) + " --run " + q(path("run")) + " --device cuda");
+    EXPECT_EQ(served.exit_code, 1) << served.output;
+  }
+  auto bf16 = test::run_cli(train + " --precision bf16", "SEQREC_CPU_BF16=0");
+  EXPECT_EQ(bf16.exit_code, 1) << bf16.output;
+  EXPECT_NE(bf16.output.find("--precision bf16: this CPU has no bf16"), std::string::npos) << bf16.output;
+  auto fp16 = test::run_cli(train + " --precision fp16");
+  EXPECT_EQ(fp16.exit_code, 1) << fp16.output;
+  EXPECT_NE(fp16.output.find("--precision must be fp32 or bf16, got 'fp16'"), std::string::npos) << fp16.output;
+  // Where the CPU computes bf16, a bf16 run trains, records its precision and evaluates like any other.
+  auto ok = test::run_cli(train + " --precision bf16", "SEQREC_CPU_BF16=1");
+  ASSERT_EQ(ok.exit_code, 0) << ok.output;
+  auto config = nlohmann::json::parse(read_text_file(path("run2") / "config.json"));
+  EXPECT_EQ(config["train"]["precision"], "bf16");
+  auto eval = test::run_cli("evaluate --data " + q(path("data")) + " --run " + q(path("run2")));
+  EXPECT_EQ(eval.exit_code, 0) << eval.output;
+}
+
 TEST_F(CliTest, UsageErrorsExitTwo) {
   auto r = test::run_cli("train --epochs 3");
   EXPECT_EQ(r.exit_code, 2);

@@ -49,6 +49,16 @@ void set_relative_weights(RelativeAttention& attention, const nlohmann::json& w)
   set(attention->r_r_bias, tensor(w["r_r_bias"]));
 }
 
+/// The golden's MultiHeadAttention(8, 2) with its stored weights.
+MultiHeadAttention golden_attention(const nlohmann::json& g) {
+  MultiHeadAttention attention(8, 2, 0.0);
+  set(attention->qkv->weight, tensor(g["qkv_weight"]));
+  set(attention->qkv->bias, tensor(g["qkv_bias"]));
+  set(attention->out->weight, tensor(g["out_weight"]));
+  set(attention->out->bias, tensor(g["out_bias"]));
+  return attention;
+}
+
 }  // namespace
 
 using AttentionGoldenTest = seqrec::test::TempDirTest;
@@ -57,13 +67,35 @@ TEST_F(AttentionGoldenTest, MultiHeadAttentionMatchesTorchMultiheadAttention) {
   const auto& g = golden()["mha"];
   auto x = tensor(g["x"]);
   auto padding = tensor(g["padding"]).to(torch::kBool);
-  MultiHeadAttention attention(8, 2, 0.0);
-  set(attention->qkv->weight, tensor(g["qkv_weight"]));
-  set(attention->qkv->bias, tensor(g["qkv_bias"]));
-  set(attention->out->weight, tensor(g["out_weight"]));
-  set(attention->out->bias, tensor(g["out_bias"]));
+  auto attention = golden_attention(g);
   auto blocked = attention_block_mask(padding, x.size(1), /*causal=*/true);
   seqrec::test::expect_tensor_near(attention(x, blocked), tensor(g["output"]), 1e-5);
+}
+
+TEST_F(AttentionGoldenTest, FusedAttentionMatchesTheGoldenAndGivesFiniteGradientsOnBlockedRows) {
+  // In double precision the CPU takes LibTorch's scaled_dot_product_attention (the GPU and bf16 path) instead of
+  // seqrec's float kernels: the same golden must come out, padded queries (fully blocked rows) as zeros.
+  const auto& g = golden()["mha"];
+  auto x = tensor(g["x"]).to(torch::kDouble).requires_grad_(true);
+  auto padding = tensor(g["padding"]).to(torch::kBool);
+  auto attention = golden_attention(g);
+  attention->to(torch::kDouble);
+  auto blocked = attention_block_mask(padding, x.size(1), /*causal=*/true);
+  auto out = attention(x, blocked);
+  seqrec::test::expect_tensor_near(out.to(torch::kFloat), tensor(g["output"]), 1e-5);
+  // Left padding under a causal mask leaves its queries nothing to attend: a row blocked everywhere.
+  auto left_padded = torch::zeros({2, 4}, torch::kBool);
+  left_padded[1][0] = true;
+  left_padded[1][1] = true;
+  auto h = torch::randn({2, 4, 8}, torch::kDouble).requires_grad_(true);
+  auto context = attention(h, attention_block_mask(left_padded, 4, /*causal=*/true));
+  EXPECT_TRUE(torch::isfinite(context).all().item<bool>());
+  context.sum().backward();
+  EXPECT_TRUE(torch::isfinite(h.grad()).all().item<bool>());
+  // The same module in float (seqrec's kernels) agrees on every row.
+  attention->to(torch::kFloat);
+  auto reference = attention(h.detach().to(torch::kFloat), attention_block_mask(left_padded, 4, /*causal=*/true));
+  seqrec::test::expect_tensor_near(context.detach().to(torch::kFloat), reference, 1e-5);
 }
 
 TEST_F(AttentionGoldenTest, SinusoidEmbeddingMatches) {

@@ -9,7 +9,7 @@ namespace seqrec {
 /// The generator a training step's random draws (dropout, masking, negatives) pass to LibTorch. Data-parallel
 /// training (train/replicas.h) gives each replica's thread its own, seeded per micro-batch, so a run repeats
 /// however the threads interleave; everywhere else it is nullopt, LibTorch's default generator.
-c10::optional<at::Generator> step_generator();
+std::optional<at::Generator> step_generator();
 
 /// Installs a CPU generator seeded with `seed` as the calling thread's step_generator() for its lifetime.
 class StepGeneratorScope {
@@ -20,7 +20,7 @@ class StepGeneratorScope {
   StepGeneratorScope& operator=(const StepGeneratorScope&) = delete;
 
  private:
-  c10::optional<at::Generator> previous_;
+  std::optional<at::Generator> previous_;
 };
 
 }  // namespace seqrec

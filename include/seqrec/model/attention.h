@@ -54,6 +54,10 @@ class MultiHeadAttentionImpl : public torch::nn::Module {
  private:
   /// projected: qkv's output [B, L, 3D]. Returns the heads' context [B, Lq, D] (Lq = 1 with query_rows).
   torch::Tensor attend(const torch::Tensor& projected, const torch::Tensor& blocked, const torch::Tensor& query_rows);
+  /// Attention through at::scaled_dot_product_attention: GPUs and reduced precision (the CPU float path keeps
+  /// seqrec's own kernels, measured faster there; bench/NOTES.md).
+  torch::Tensor fused_attention(const torch::Tensor& queries, const torch::Tensor& keys, const torch::Tensor& values,
+                                const torch::Tensor& blocked);
 
   int64_t num_heads_;
 };

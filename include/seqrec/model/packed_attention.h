@@ -14,7 +14,10 @@ namespace seqrec::model {
 at::Tensor packed_attention(const at::Tensor& qkv, const at::Tensor& offsets, int64_t num_heads, bool causal,
                             double dropout, bool training);
 
-/// True when packed_attention can take `qkv` (float on the CPU).
+/// False when SEQREC_ATTENTION=sdpa asks for LibTorch's scaled_dot_product_attention on the CPU too.
+bool cpu_attention_kernels_enabled();
+
+/// True when packed_attention can take `qkv` (float on the CPU, seqrec's kernels enabled).
 bool packed_attention_applies(const at::Tensor& qkv);
 
 }  // namespace seqrec::model

@@ -37,6 +37,7 @@ struct TrainOptions {
   bool bucket_by_length = false;      ///< batch sessions of similar length together (less padding, faster)
   uint64_t seed = 42;
   std::string device = "cpu";         ///< cpu, cuda, cuda:N or auto
+  std::string precision = "fp32";     ///< fp32, or bf16 (autocast: a GPU, or a CPU with AVX512-BF16/AMX)
   int64_t replicas = 0;               ///< data-parallel model replicas, one per thread (train/replicas.h); 0 = one
                                       ///< per intra-op thread up to 4 on CPU, 1 on CUDA. Runs repeat for a given count.
   int64_t eval_every = 0;             ///< evaluate on valid every N steps; 0 = at the end of each epoch
