@@ -34,8 +34,8 @@ int resolve_replicas(int requested, bool device_is_cpu, int threads) {
   return requested;
 }
 
-Replicas::Replicas(std::shared_ptr<model::SessionModel> main, int count, int threads_per_replica)
-    : threads_per_replica_(std::max(1, threads_per_replica)) {
+Replicas::Replicas(std::shared_ptr<model::SessionModel> main, int count, int threads_per_replica, Precision precision)
+    : threads_per_replica_(std::max(1, threads_per_replica)), precision_(precision) {
   SEQREC_CHECK(count >= 1, "replicas: count must be >= 1, got ", count);
   models_.push_back(std::move(main));
   for (int r = 1; r < count; ++r) {
@@ -82,7 +82,11 @@ void Replicas::run_shard(int replica) {
     auto& model = *models_[replica];
     auto items = model::make_training_batch(*table_, rows, model.training_sequence_length(), c10::Device(c10::kCPU));
     const double weight = scale_ * static_cast<double>(rows.size()) / static_cast<double>(batch_rows_);
-    auto loss = model.training_loss(items) * weight;
+    at::Tensor loss;
+    {
+      AutocastScope autocast(precision_, c10::Device(c10::kCPU));  // autocast is per thread: set in each replica's
+      loss = model.training_loss(items) * weight;
+    }
     loss.backward();
     losses_[replica] = loss.item<double>();
   } catch (...) {

@@ -274,7 +274,7 @@ TrainResult Trainer::fit(std::shared_ptr<model::SessionModel> model, const etl::
   // After a resume, so the copies start from the loaded weights.
   const int replica_count = resolve_replicas(static_cast<int>(o.replicas), device.is_cpu(), at::get_num_threads());
   std::unique_ptr<Replicas> replicas;
-  if (replica_count > 1) replicas = std::make_unique<Replicas>(model, replica_count, at::get_num_threads() / replica_count);
+  if (replica_count > 1) replicas = std::make_unique<Replicas>(model, replica_count, at::get_num_threads() / replica_count, precision);
   write_text_file_atomic(run_dir / "config.json", nlohmann::json{{"model", model_config_.to_json()}, {"train", o.to_json()},
                                                                  {"schema_fingerprint", schema_fingerprint}}
                                                           .dump(2) + "\n");

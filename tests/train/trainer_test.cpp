@@ -99,6 +99,28 @@ TEST_F(TrainerTest, LearnsAPlantedSequentialPatternThatPopularityCannot) {
   EXPECT_LT(baseline.metrics["recall@10"], 0.35) << "popularity recall@10 " << baseline.metrics["recall@10"];
 }
 
+TEST_F(TrainerTest, Bf16AutocastLearnsThePlantedPatternToo) {
+  if (!cpu_supports_bf16()) GTEST_SKIP() << "this CPU has no native bf16";
+  auto data = make_planted_data(dir_);
+  auto schema = schema::Schema::load(data / "schema.json");
+  auto train = etl::read_sessions(data / "sessions/train");
+  auto valid = etl::read_sessions(data / "sessions/valid");
+  auto test = etl::read_sessions(data / "sessions/test");
+  TrainOptions options;
+  options.epochs = 4;
+  options.batch_size = 64;
+  options.learning_rate = 3e-3;
+  options.precision = "bf16";
+  Trainer trainer(small_model(schema.item_column().cardinality), options);
+  trainer.fit(train, valid, dir_ / "run", schema.fingerprint());
+  // The weights stay float (autocast computes in bf16, the optimizer updates fp32 masters).
+  auto model = load_checkpoint(dir_ / "run/checkpoint.pt", c10::Device(c10::kCPU)).model;
+  for (const auto& p : model->parameters()) EXPECT_EQ(p.scalar_type(), torch::kFloat);
+  metrics::Evaluator evaluator(metrics::EvaluatorOptions{});
+  auto ours = evaluator.evaluate(test, [&](const model::PrefixBatch& b) { return model->next_item_scores(b.items, b.lengths); }, "gpt2");
+  EXPECT_GT(ours.metrics["recall@10"], 0.8) << "bf16 model recall@10 " << ours.metrics["recall@10"];
+}
+
 TEST_F(TrainerTest, CheckpointRoundTripGivesIdenticalScores) {
   auto model = model::make_model(small_model(40));
   model->eval();

@@ -8,6 +8,7 @@
 #include <thread>
 #include <vector>
 
+#include "seqrec/common/runtime.h"
 #include "seqrec/etl/session_dataset.h"
 
 namespace seqrec::model {
@@ -28,8 +29,9 @@ namespace seqrec::train {
 class Replicas {
  public:
   /// `main` is replica 0 and runs on the calling thread; `count - 1` copies are built from its config. Each
-  /// replica's thread runs `threads_per_replica` intra-op threads.
-  Replicas(std::shared_ptr<model::SessionModel> main, int count, int threads_per_replica);
+  /// replica's thread runs `threads_per_replica` intra-op threads and its forward passes at `precision`.
+  Replicas(std::shared_ptr<model::SessionModel> main, int count, int threads_per_replica,
+           Precision precision = Precision::fp32);
   ~Replicas();
   Replicas(const Replicas&) = delete;
   Replicas& operator=(const Replicas&) = delete;
@@ -50,6 +52,7 @@ class Replicas {
 
   std::vector<std::shared_ptr<model::SessionModel>> models_;
   int threads_per_replica_;
+  Precision precision_;
   // The current micro-batch, read by every replica's thread.
   const etl::SessionTable* table_ = nullptr;
   std::vector<std::vector<int64_t>> shards_;
