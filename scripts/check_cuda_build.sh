@@ -22,7 +22,7 @@ SEQREC_TORCH=cuda SEQREC_VENV="$venv" bash scripts/setup.sh
 echo "== [2/5] configure and build $build"
 export TORCH_CUDA_ARCH_LIST=${TORCH_CUDA_ARCH_LIST:-9.0}
 cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DSEQREC_PYTHON="$venv/bin/python" \
-  -DCMAKE_CUDA_COMPILER="$cuda_home/bin/nvcc" -DCUDAToolkit_ROOT="$cuda_home" | grep -E "^-- seqrec|Error|Warning" || true
+  -DCMAKE_CUDA_COMPILER="$cuda_home/bin/nvcc" -DCUDA_TOOLKIT_ROOT_DIR="$cuda_home" | grep -E "^-- seqrec|Error|Warning" || true
 cmake --build "$build" -j"$(nproc)" 2>&1 | grep --line-buffered -E "^\[ *[0-9]+%\]|error|warning" || {
   status=("${PIPESTATUS[@]}")
   [ "${status[0]}" -eq 0 ] || { echo "CUDA build failed: run 'cmake --build $build' to see why" >&2; exit 1; }
