@@ -58,8 +58,10 @@ get_filename_component(SEQREC_TORCH_LIB_DIR "${SEQREC_C10_LIBRARY}" DIRECTORY)
 
 if(TORCH_CUDA_LIBRARIES OR TARGET torch_cuda)
   set(SEQREC_WITH_CUDA ON)
+  set(SEQREC_WITH_CUDA_01 1)
 else()
   set(SEQREC_WITH_CUDA OFF)
+  set(SEQREC_WITH_CUDA_01 0)
 endif()
 message(STATUS "seqrec: LibTorch ${Torch_VERSION} from ${SEQREC_TORCH_LIB_DIR} (CUDA: ${SEQREC_WITH_CUDA})")
 

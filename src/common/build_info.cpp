@@ -1,4 +1,5 @@
 #include "seqrec/common/build_info.h"
+#include "seqrec/build_config.h"
 
 #include "seqrec/common/blas.h"
 #include "seqrec/common/runtime.h"
@@ -10,9 +11,6 @@
 
 #include <sstream>
 
-#ifndef SEQREC_VERSION
-#define SEQREC_VERSION "unknown"
-#endif
 
 namespace seqrec {
 
@@ -33,7 +31,7 @@ std::string build_info() {
   std::ostringstream out;
   out << "seqrec " << SEQREC_VERSION << "\n";
   out << "LibTorch " << TORCH_VERSION << "\n";
-#ifdef SEQREC_WITH_CUDA
+#if SEQREC_WITH_CUDA
   constexpr bool cuda_built = true;
 #else
   constexpr bool cuda_built = false;

@@ -1,4 +1,5 @@
 #include "seqrec/common/runtime.h"
+#include "seqrec/build_config.h"
 
 #include <ATen/Parallel.h>
 #include <ATen/autocast_mode.h>
@@ -29,18 +30,18 @@ c10::Device parse_device(const std::string& name) {
     try {
       device = c10::Device(name);
     } catch (const c10::Error&) {
-      throw InvalidInput("--device must be cpu, cuda, cuda:N or auto; got '" + name + "'");
+      SEQREC_CHECK(false, "--device must be cpu, cuda, cuda:N or auto; got '", name, "'");
     }
-#ifndef SEQREC_WITH_CUDA
-    throw InvalidInput("--device " + name + ": this seqrec was built without CUDA (a CPU LibTorch); use --device cpu, "
-                       "or build with a CUDA LibTorch (scripts/check_cuda_build.sh)");
+#if !SEQREC_WITH_CUDA
+    SEQREC_CHECK(false, "--device ", name, ": this seqrec was built without CUDA (a CPU LibTorch); use --device cpu, "
+                 "or build with a CUDA LibTorch (scripts/check_cuda_build.sh)");
 #endif
     const auto gpus = static_cast<int64_t>(torch::cuda::device_count());
     SEQREC_CHECK(gpus > 0, "--device ", name, ": this seqrec has CUDA but the machine shows no GPU "
                  "(check nvidia-smi and CUDA_VISIBLE_DEVICES); use --device cpu");
     SEQREC_CHECK(!device.has_index() || device.index() < gpus, "--device ", name, ": this machine has ", gpus,
-                 " GPU", gpus == 1 ? "" : "s", " (cuda:0", gpus > 1 ? " .. cuda:" + std::to_string(gpus - 1) : "",
-                 ")");
+                 gpus == 1 ? " GPU (cuda:0)" : " GPUs (cuda:0 .. cuda:", gpus == 1 ? "" : std::to_string(gpus - 1),
+                 gpus == 1 ? "" : ")");
     return device;
   }
   throw InvalidInput("--device must be cpu, cuda, cuda:N or auto; got '" + name + "'");

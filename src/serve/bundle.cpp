@@ -1,4 +1,5 @@
 #include "seqrec/serve/bundle.h"
+#include "seqrec/build_config.h"
 
 #include <chrono>
 #include <cstdio>
@@ -11,9 +12,6 @@
 #include "seqrec/schema/schema.h"
 #include "seqrec/train/checkpoint.h"
 
-#ifndef SEQREC_VERSION
-#define SEQREC_VERSION "unknown"
-#endif
 
 namespace seqrec::serve {
 
