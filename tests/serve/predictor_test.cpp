@@ -1,5 +1,7 @@
 #include "seqrec/serve/predictor.h"
 
+#include <torch/cuda.h>
+
 #include <fstream>
 
 #include "seqrec/common/error.h"
@@ -9,6 +11,7 @@
 #include "seqrec/schema/schema.h"
 #include "seqrec/train/checkpoint.h"
 #include "seqrec/train/trainer.h"
+
 #include "support.h"
 
 namespace seqrec::serve {
@@ -63,6 +66,24 @@ TEST_F(PredictorTest, RawEventsGiveTheSameTopKAsTheOfflineSessions) {
       EXPECT_EQ(recommendations[b].items[j], predictor.workflow().items().decode(offline_ids[b][j].item<int64_t>()));
       EXPECT_NEAR(recommendations[b].scores[j], offline_scores[b][j].item<float>(), 1e-5);
     }
+  }
+}
+
+TEST_F(PredictorTest, AGpuPredictorAnswersAsTheCpuOne_CUDA) {
+  if (!torch::cuda::is_available()) GTEST_SKIP() << "no GPU";
+  auto cpu = Predictor::load(path("data"), path("run/checkpoint.pt"), c10::Device(c10::kCPU));
+  auto gpu = Predictor::load(path("data"), path("run/checkpoint.pt"), c10::Device(c10::kCUDA));
+  auto test = etl::read_sessions(path("data/sessions/test"));
+  std::vector<etl::Event> events;
+  for (int64_t r = 0; r < std::min<int64_t>(test.size(), 8); ++r)
+    for (int64_t i = 0; i < test.length(r); ++i)
+      events.push_back({test.session_ids[r], cpu.workflow().items().decode(test.items_of(r)[i]),
+                        test.timestamps[test.offsets[r] + i], i});
+  auto expected = cpu.predict(events, 5), actual = gpu.predict(events, 5);
+  ASSERT_EQ(actual.size(), expected.size());
+  for (size_t b = 0; b < expected.size(); ++b) {
+    EXPECT_EQ(actual[b].items, expected[b].items) << expected[b].session_id;
+    for (int j = 0; j < 5; ++j) EXPECT_NEAR(actual[b].scores[j], expected[b].scores[j], 1e-3);
   }
 }
 

@@ -1,5 +1,7 @@
 #include "seqrec/train/trainer.h"
 
+#include <torch/cuda.h>
+
 #include <algorithm>
 #include <csignal>
 #include <fstream>
@@ -119,6 +121,34 @@ TEST_F(TrainerTest, Bf16AutocastLearnsThePlantedPatternToo) {
   metrics::Evaluator evaluator(metrics::EvaluatorOptions{});
   auto ours = evaluator.evaluate(test, [&](const model::PrefixBatch& b) { return model->next_item_scores(b.items, b.lengths); }, "gpt2");
   EXPECT_GT(ours.metrics["recall@10"], 0.8) << "bf16 model recall@10 " << ours.metrics["recall@10"];
+}
+
+TEST_F(TrainerTest, TrainsInBf16OnTheGpuAndScoresLikeItsCpuCopy_CUDA) {
+  if (!torch::cuda::is_available()) GTEST_SKIP() << "no GPU";
+  auto data = make_planted_data(dir_);
+  auto schema = schema::Schema::load(data / "schema.json");
+  auto train = etl::read_sessions(data / "sessions/train");
+  auto valid = etl::read_sessions(data / "sessions/valid");
+  auto test = etl::read_sessions(data / "sessions/test");
+  TrainOptions options;
+  options.epochs = 4;
+  options.batch_size = 64;
+  options.learning_rate = 3e-3;
+  options.device = "cuda";
+  options.precision = "bf16";
+  Trainer trainer(small_model(schema.item_column().cardinality), options);
+  trainer.fit(train, valid, dir_ / "run", schema.fingerprint());
+  // The GPU's streamed top-k evaluation learns the pattern; the same checkpoint on the CPU ranks alike.
+  metrics::EvaluatorOptions on_gpu;
+  on_gpu.device = c10::Device(c10::kCUDA);
+  auto gpu_model = load_checkpoint(dir_ / "run/checkpoint.pt", c10::Device(c10::kCUDA)).model;
+  auto gpu = metrics::Evaluator(on_gpu).evaluate(
+      test, [&](const model::PrefixBatch& b) { return gpu_model->next_item_scores(b.items, b.lengths); }, "gpu");
+  EXPECT_GT(gpu.metrics["recall@10"], 0.8) << gpu.metrics["recall@10"];
+  auto cpu_model = load_checkpoint(dir_ / "run/checkpoint.pt", c10::Device(c10::kCPU)).model;
+  auto cpu = metrics::Evaluator(metrics::EvaluatorOptions{}).evaluate(
+      test, [&](const model::PrefixBatch& b) { return cpu_model->next_item_scores(b.items, b.lengths); }, "cpu");
+  EXPECT_NEAR(gpu.metrics["recall@10"], cpu.metrics["recall@10"], 0.01);
 }
 
 TEST_F(TrainerTest, CheckpointRoundTripGivesIdenticalScores) {
