@@ -19,9 +19,9 @@
 # DROPOUT (0.1), THREADS (2), SEED (42), ETL_SESSIONS (20000; 0 skips the ETL part), ARCHS ("xlnet gpt2"),
 # XLNET_ATTN ("uni": T4Rec's XLNet built causal, as seqrec's clm is; "uni bi" also runs T4Rec's default "bi",
 # which with clm masking has no causal mask: each position, the last one evaluated included, attends to the next item).
-# Two epochs by default: about 12-13 minutes on 2 lightly loaded cores (one epoch took 9.3 minutes with the extra
-# XLNet "bi" run, 26 minutes while a build shared the machine); T4Rec's training is most of it (about 4 minutes an
-# epoch for its XLNet and GPT-2 together, seqrec's about 70 seconds).
+# Two epochs by default, to stay near 20 minutes on 2 cores: measured 20.3 minutes with another 2-thread benchmark
+# sharing the machine part of the time (one epoch: 9.3 minutes, the extra XLNet "bi" run included, lightly loaded).
+# T4Rec's training is most of it.
 set -euo pipefail
 trap 'echo "error: bench/t4rec/run.sh failed at line $LINENO" >&2' ERR
 here=$(cd "$(dirname "$0")" && pwd)
