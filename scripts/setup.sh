@@ -51,6 +51,6 @@ have="$("$venv/bin/python" -c 'import torch; print(torch.__version__.split("+")[
 if [ "$have" != "$want" ]; then
   echo "[setup] creating $venv with $torch_pin (LibTorch for seqrec)" >&2
   [ -x "$venv/bin/python" ] || "$python" -m venv "$venv"
-  "$venv/bin/pip" install -q --disable-pip-version-check "$torch_pin" 2>&1 | grep -v "^WARNING: Location" >&2 || true
+  "$venv/bin/pip" install -q --disable-pip-version-check "$torch_pin" numpy 2>&1 | grep -v "^WARNING: Location" >&2 || true
   "$venv/bin/python" -c 'import torch' || { echo "[setup] $torch_pin did not install into $venv" >&2; exit 1; }
 fi
