@@ -12,9 +12,10 @@
 #               seqrec's recipes), each epoch every training sequence once (SASRec.pytorch: ceil(users / 128) full
 #               batches of random users), Adam's beta2 0.98 as SASRec.pytorch.
 #       peer:   bench/peers/sasrec_peer.py, plain PyTorch written as pmixer/SASRec.pytorch trains.
-#       RecBole 1.2.1 SASRec: BPR loss with one uniform negative (it has no BCE), one row per prefix (its epoch is ~7x
-#               the positions of the others): it runs RECBOLE_SASREC_EPOCHS epochs (default 1) and is compared per
-#               epoch, at the quality those epochs reach.
+#       RecBole 1.2.1 SASRec: BPR loss with one uniform negative (it has no BCE), one row per prefix (194,836 rows,
+#               1,523 batches an epoch, each padded to 50 as SASRec.pytorch's; ~0.16 s of CPU a batch here, so 5 epochs
+#               would take ~20 CPU minutes): by default it trains a quarter of one epoch (RECBOLE_SASREC_EPOCHS x
+#               RECBOLE_SASREC_FRACTION) and is compared per epoch, at the (lower) quality that reaches.
 #   GRU4Rec, yoochoose-100k (session-rec rsc15; trained on train_full, every next click of the test sessions, full
 #   ranking, Recall@20/MRR@20): 10 epochs, 100 units, batch 32, 2,048 sampled negatives.
 #       seqrec: --architecture gru, d 100, 1 layer, sampled softmax with 2,048 negatives shared by the batch, drawn
@@ -25,20 +26,25 @@
 #               event each per step, session-parallel), no valid split.
 #       peer:   bench/peers/gru4rec_peer.py, plain PyTorch written as the official GRU4Rec PyTorch trains
 #               (paramfiles/rsc15_xe_shared_100_best.py).
-#       RecBole 1.2.1 GRU4Rec: full-catalogue cross-entropy (no sampled softmax), one row per history, batch 32.
+#       RecBole 1.2.1 GRU4Rec: full-catalogue cross-entropy (no sampled softmax), one row per history, batch 32
+#               (1,641 batches an epoch, ~0.1 s of CPU each here: 10 epochs would take ~27 CPU minutes): by default one
+#               epoch (RECBOLE_GRU_EPOCHS x RECBOLE_GRU_FRACTION), compared per epoch, at the quality that reaches.
+#       RecBole is tested by its models' full_sort_predict and the peers' own metric code (bench/peers/recbole_peer.py).
 #   The official GRU4Rec PyTorch and SASRec.pytorch are not on PyPI and cannot be fetched here: the plain peers stand in.
 #
 # Each round runs seqrec and the plain peers alternately (SASRec then GRU; seqrec first in odd rounds, the peer first in
 # even ones; the VM's speed drifts within minutes); RecBole runs once, in round 1. Train seconds are the training loop
 # only (seqrec: its "[train] finished ... in X s", which also writes a checkpoint per epoch; peers: their own clocks).
 # Figures are medians over rounds; each ratio (peer seconds / seqrec seconds, so > 1 means seqrec is faster) is the
-# median of the rounds' ratios. Budget: ~15-20 minutes on 2 quiet cores at the defaults (2 rounds; RecBole's SASRec
-# 1 epoch instead of 5, which alone would take ~15 minutes). A loaded machine distorts everything, the 2-thread peers
+# median of the rounds' ratios; CPU seconds (user + system of the training, the whole train process for seqrec) are
+# shown beside wall seconds, and are the figures to trust when other work shares the machine. Budget: ~15-20 minutes on
+# 2 quiet cores at the defaults (2 rounds; RecBole shortened as above). A loaded machine distorts everything, the 2-thread peers
 # most (OpenMP barriers wait for descheduled threads): the load average is printed at the start and the end.
 #
 # Usage: bench/peers.sh [THREADS] [ROUNDS]          (defaults: all cores, 2)
 # Environment: SEQREC (default build/seqrec), SEQREC_OUT (default out; files in out/peers), RECBOLE=0 (skip RecBole),
-#   RECBOLE_SASREC_EPOCHS (default 1), RECBOLE_GRU_EPOCHS (default 10), GAMES_DIR, YOOCHOOSE_DIR (default
+#   RECBOLE_SASREC_EPOCHS (1), RECBOLE_SASREC_FRACTION (0.25), RECBOLE_GRU_EPOCHS (1), RECBOLE_GRU_FRACTION (1: whole
+#   epochs; 5 and 10 epochs at fraction 1 are the reference settings), GAMES_DIR, YOOCHOOSE_DIR (default
 #   ../shared/data/{amazon-games,yoochoose-100k} beside the repository, else /work/shared/data/...),
 #   PEERS_QUICK=1 (a smoke test of the whole script in a few minutes: 1 epoch everywhere, 1 round; not the reference).
 # The table goes to stdout; its last line is one JSON object with every run's figures.
@@ -52,9 +58,12 @@ recbole=${RECBOLE:-1}
 sasrec_epochs=5
 gru_epochs=10
 recbole_sasrec_epochs=${RECBOLE_SASREC_EPOCHS:-1}
-recbole_gru_epochs=${RECBOLE_GRU_EPOCHS:-10}
+recbole_sasrec_fraction=${RECBOLE_SASREC_FRACTION:-0.25}
+recbole_gru_epochs=${RECBOLE_GRU_EPOCHS:-1}
+recbole_gru_fraction=${RECBOLE_GRU_FRACTION:-1}
 if [ "${PEERS_QUICK:-0}" = 1 ]; then
   sasrec_epochs=1 gru_epochs=1 recbole_sasrec_epochs=1 recbole_gru_epochs=1 rounds=${2:-1}
+  recbole_sasrec_fraction=0.05 recbole_gru_fraction=0.1
   echo "[peers] PEERS_QUICK=1: 1 epoch everywhere, a smoke test, not the reference settings" >&2
 fi
 shared=../shared/data
@@ -137,12 +146,14 @@ for r in $(seq 1 "$rounds"); do
     done
   done
   if (( r == 1 )) && [ "$recbole" != 0 ]; then
-    echo "[peers] round 1: RecBole GRU4Rec, $recbole_gru_epochs epochs" >&2
-    "$py" bench/peers/recbole_peer.py --model GRU4Rec --data "$yoo_dir" --epochs "$recbole_gru_epochs" --threads "$threads" \
-      --work "$out/recbole" > "$out/recbole_gru.json" 2> "$out/recbole_gru.log"
-    echo "[peers] round 1: RecBole SASRec, $recbole_sasrec_epochs epochs" >&2
+    echo "[peers] round 1: RecBole GRU4Rec, $recbole_gru_epochs epochs x $recbole_gru_fraction of the batches" >&2
+    "$py" bench/peers/recbole_peer.py --model GRU4Rec --data "$yoo_dir" --epochs "$recbole_gru_epochs" \
+      --fraction "$recbole_gru_fraction" --threads "$threads" --work "$out/recbole" > "$out/recbole_gru.json" \
+      2> "$out/recbole_gru.log"
+    echo "[peers] round 1: RecBole SASRec, $recbole_sasrec_epochs epochs x $recbole_sasrec_fraction of the batches" >&2
     "$py" bench/peers/recbole_peer.py --model SASRec --data "$games_dir/Video.txt" --epochs "$recbole_sasrec_epochs" \
-      --threads "$threads" --work "$out/recbole" > "$out/recbole_sasrec.json" 2> "$out/recbole_sasrec.log"
+      --fraction "$recbole_sasrec_fraction" --threads "$threads" --work "$out/recbole" > "$out/recbole_sasrec.json" \
+      2> "$out/recbole_sasrec.log"
   fi
 done
 load_end=$(cut -d' ' -f1-3 /proc/loadavg)
