@@ -37,9 +37,10 @@
 # only (seqrec: its "[train] finished ... in X s", which also writes a checkpoint per epoch; peers: their own clocks).
 # Figures are medians over rounds; each ratio (peer seconds / seqrec seconds, so > 1 means seqrec is faster) is the
 # median of the rounds' ratios; CPU seconds (user + system of the training, the whole train process for seqrec) are
-# shown beside wall seconds, and are the figures to trust when other work shares the machine. Budget: ~15-20 minutes on
-# 2 quiet cores at the defaults (2 rounds; RecBole shortened as above). A loaded machine distorts everything, the 2-thread peers
-# most (OpenMP barriers wait for descheduled threads): the load average is printed at the start and the end.
+# shown beside wall seconds, and are the figures to trust when other work shares the machine. Budget: ~15 minutes on 2
+# quiet cores at the defaults (2 rounds; RecBole shortened as above; 14.5 minutes measured). A loaded machine distorts
+# everything, the 2-thread peers most (OpenMP barriers wait for descheduled threads): the load average is printed at
+# the start and the end.
 #
 # Usage: bench/peers.sh [THREADS] [ROUNDS]          (defaults: all cores, 2)
 # Environment: SEQREC (default build/seqrec), SEQREC_OUT (default out; files in out/peers), RECBOLE=0 (skip RecBole),
@@ -203,8 +204,8 @@ for key, (title, metrics) in settings.items():
         per_epoch = (R["train_seconds"] / R_epochs) / (med(s_sec) / epochs)
         per_epoch_cpu = (R["train_cpu_seconds"] / R_epochs) / (med(s_cpu) / epochs)
         note = "same epochs" if R_epochs == epochs else \
-            f"{R_epochs:g} of {epochs} epochs: ratios per epoch, quality after {R_epochs:g} (not equal)"
-        row(f"RecBole {R['model']} ({R_epochs:g} ep)", R["train_seconds"], R["train_cpu_seconds"],
+            f"{R_epochs:.3g} of {epochs} epochs: ratios per epoch, quality after {R_epochs:.3g} (not equal)"
+        row(f"RecBole {R['model']} ({R_epochs:.3g} ep)", R["train_seconds"], R["train_cpu_seconds"],
             [R["test"][pk] for pk, _ in metrics], f"{per_epoch:.2f}x", f"{per_epoch_cpu:.2f}x", note)
         entry["recbole"] = R
         entry["ratio_recbole_per_epoch"] = per_epoch
