@@ -113,7 +113,7 @@ void add_train_command(CLI::App& app) {
   add_train_flag(cmd, *f, "--seed", &T::seed, "random seed (CPU runs repeat exactly for a given --replicas)");
   add_train_flag(cmd, *f, "--precision", &T::precision, "fp32, or bf16 autocast (a GPU, or a CPU with AVX512-BF16 or AMX)");
   add_train_flag(cmd, *f, "--replicas", &T::replicas,
-                 "data-parallel model replicas, one per thread (0 = one per --threads up to 4 on CPU)");
+                 "data-parallel model replicas, one per thread (0 = automatic: one per --threads up to 4 on CPU for small output layers, else 1)");
   add_train_flag(cmd, *f, "--eval-every", &T::eval_every, "evaluate every N steps (0 = each epoch)");
   add_train_flag(cmd, *f, "--log-every", &T::log_every, "log the training loss every N steps");
   add_train_flag(cmd, *f, "--checkpoint-every", &T::checkpoint_every, "write last.pt every N steps (0 = at evaluations)");
@@ -179,10 +179,13 @@ void add_train_command(CLI::App& app) {
       std::fflush(nullptr);
       std::exit(128 + result.interrupted_by);
     }
+    // Without a valid split the checkpoint kept is the one of the lowest recent training loss (fit keeps -loss).
+    const bool by_valid = valid.size() > 0;
     std::fprintf(stderr, "[train] %s after %lld steps in %.1f s; best at step %lld (epoch %lld, %s %.4f), kept in %s/checkpoint.pt\n",
                  result.stop_reason.c_str(), static_cast<long long>(result.steps), result.seconds,
                  static_cast<long long>(result.best_step), static_cast<long long>(result.best_epoch),
-                 r.train.select_metric.c_str(), result.best_metric, f->run.c_str());
+                 by_valid ? r.train.select_metric.c_str() : "training loss", by_valid ? result.best_metric : -result.best_metric,
+                 f->run.c_str());
   });
 }
 

@@ -27,9 +27,9 @@ IntraOpThreads::IntraOpThreads(int threads) : previous_(at::get_num_threads()) {
 
 IntraOpThreads::~IntraOpThreads() { omp_set_num_threads(previous_); }
 
-int resolve_replicas(int requested, bool device_is_cpu, int threads) {
+int resolve_replicas(int requested, bool device_is_cpu, int threads, int64_t output_layer_weights) {
   SEQREC_CHECK(requested >= 0, "--replicas must be >= 0 (0 = automatic), got ", requested);
-  if (requested == 0) return device_is_cpu ? std::clamp(threads, 1, 4) : 1;
+  if (requested == 0) return device_is_cpu && output_layer_weights <= kSmallOutputLayer ? std::clamp(threads, 1, 4) : 1;
   SEQREC_CHECK(requested == 1 || device_is_cpu, "--replicas ", requested, " runs on the CPU only; use --replicas 1 on CUDA");
   return requested;
 }

@@ -272,7 +272,8 @@ TrainResult Trainer::fit(std::shared_ptr<model::SessionModel> model, const etl::
                  static_cast<long long>(epoch + 1), static_cast<long long>(step));
   }
   // After a resume, so the copies start from the loaded weights.
-  const int replica_count = resolve_replicas(static_cast<int>(o.replicas), device.is_cpu(), at::get_num_threads());
+  const int replica_count = resolve_replicas(static_cast<int>(o.replicas), device.is_cpu(), at::get_num_threads(),
+                                             model_config_.num_items * model_config_.d_model);
   std::unique_ptr<Replicas> replicas;
   if (replica_count > 1) replicas = std::make_unique<Replicas>(model, replica_count, at::get_num_threads() / replica_count, precision);
   write_text_file_atomic(run_dir / "config.json", nlohmann::json{{"model", model_config_.to_json()}, {"train", o.to_json()},

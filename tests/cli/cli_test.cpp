@@ -199,4 +199,19 @@ TEST_F(CliTest, UsageErrorsExitTwo) {
   EXPECT_NE(r.output.find("--data"), std::string::npos) << r.output;
 }
 
+TEST_F(CliTest, WithoutAValidSplitTheKeptCheckpointIsNamedByItsTrainingLoss) {
+  ASSERT_EQ(test::run_cli("synth --out " + q(path("events.csv")) + " --sessions 300 --items 40 --days 3 --seed 5").exit_code, 0);
+  auto etl = test::run_cli("etl --input " + q(path("events.csv")) + " --out " + q(path("data")) + " --valid-days 0");
+  ASSERT_EQ(etl.exit_code, 0) << etl.output;
+  auto train = test::run_cli("train --data " + q(path("data")) + " --run " + q(path("run")) +
+                             " --d-model 16 --heads 2 --layers 1 --epochs 1 --threads 1");
+  ASSERT_EQ(train.exit_code, 0) << train.output;
+  const auto at = train.output.find("best at step");
+  ASSERT_NE(at, std::string::npos) << train.output;
+  const auto line = train.output.substr(at, train.output.find('\n', at) - at);
+  EXPECT_NE(line.find("training loss "), std::string::npos) << line;
+  EXPECT_EQ(line.find("ndcg@"), std::string::npos) << line;
+  EXPECT_EQ(line.find(" -"), std::string::npos) << "a loss is printed as it is, not negated: " << line;
+}
+
 }  // namespace seqrec

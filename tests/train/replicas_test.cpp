@@ -134,14 +134,16 @@ TEST_F(ReplicasTest, StepGeneratorIsPerThreadAndRestored) {
   EXPECT_TRUE(torch::equal(first, second));
 }
 
-TEST_F(ReplicasTest, AutomaticCountIsOnePerThreadOnCpuAndOneOnCuda) {
-  EXPECT_EQ(resolve_replicas(0, true, 2), 2);
-  EXPECT_EQ(resolve_replicas(0, true, 16), 4);
-  EXPECT_EQ(resolve_replicas(0, true, 1), 1);
-  EXPECT_EQ(resolve_replicas(0, false, 8), 1);
-  EXPECT_EQ(resolve_replicas(3, true, 1), 3);
-  EXPECT_THROW(resolve_replicas(2, false, 8), InvalidInput);
-  EXPECT_THROW(resolve_replicas(-1, true, 2), InvalidInput);
+TEST_F(ReplicasTest, AutomaticCountIsOnePerThreadOnCpuForSmallOutputLayersAndOneOtherwise) {
+  const int64_t small = 220 * 64, large = 2936 * 100;  // UCI's catalogue at d 64; yoochoose-100k's at d 100
+  EXPECT_EQ(resolve_replicas(0, true, 2, small), 2);
+  EXPECT_EQ(resolve_replicas(0, true, 16, small), 4);
+  EXPECT_EQ(resolve_replicas(0, true, 1, small), 1);
+  EXPECT_EQ(resolve_replicas(0, true, 2, large), 1);
+  EXPECT_EQ(resolve_replicas(0, false, 8, small), 1);
+  EXPECT_EQ(resolve_replicas(3, true, 1, large), 3);
+  EXPECT_THROW(resolve_replicas(2, false, 8, small), InvalidInput);
+  EXPECT_THROW(resolve_replicas(-1, true, 2, small), InvalidInput);
 }
 
 }  // namespace seqrec::train

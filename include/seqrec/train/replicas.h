@@ -84,8 +84,13 @@ class IntraOpThreads {
   int previous_;
 };
 
-/// The replica count `requested` means on `device` with the process's intra-op threads: 0 = automatic (one
-/// replica per thread, at most 4, on CPU; 1 on CUDA), else `requested` (more than 1 needs the CPU).
-int resolve_replicas(int requested, bool device_is_cpu, int threads);
+/// Output layers up to this many weights (catalogue x d_model) are too small for intra-op threads to split well;
+/// above it one replica with all threads trains faster (bench/NOTES.md, "Automatic replicas").
+inline constexpr int64_t kSmallOutputLayer = 65536;
+
+/// The replica count `requested` means on `device` with the process's intra-op threads: 0 = automatic (on CPU one
+/// replica per thread, at most 4, when the output layer of `output_layer_weights` is small, else 1; 1 on CUDA), else
+/// `requested` (more than 1 needs the CPU).
+int resolve_replicas(int requested, bool device_is_cpu, int threads, int64_t output_layer_weights);
 
 }  // namespace seqrec::train

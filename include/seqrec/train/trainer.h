@@ -39,7 +39,8 @@ struct TrainOptions {
   std::string device = "cpu";         ///< cpu, cuda, cuda:N or auto
   std::string precision = "fp32";     ///< fp32, or bf16 (autocast: a GPU, or a CPU with AVX512-BF16/AMX)
   int64_t replicas = 0;               ///< data-parallel model replicas, one per thread (train/replicas.h); 0 = one
-                                      ///< per intra-op thread up to 4 on CPU, 1 on CUDA. Runs repeat for a given count.
+                                      ///< per intra-op thread up to 4 on CPU for small output layers, else 1
+                                      ///< (resolve_replicas). Runs repeat for a given count.
   int64_t eval_every = 0;             ///< evaluate on valid every N steps; 0 = at the end of each epoch
   int64_t log_every = 50;             ///< a train line in metrics.jsonl every N steps
   int64_t checkpoint_every = 0;       ///< also write last.pt every N steps; 0 = only at evaluations and on stop
