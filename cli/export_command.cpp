@@ -3,7 +3,7 @@
 
 #include "commands.h"
 #include "seqrec/common/error.h"
-#include "seqrec/serve/bundle.h"
+#include "seqrec/export/bundle.h"
 
 namespace seqrec::cli {
 
@@ -11,7 +11,7 @@ namespace {
 struct ExportFlags {
   std::string data, run, checkpoint, out;
   std::vector<std::string> ensemble;
-  serve::ExportOptions options;
+  artifacts::ExportOptions options;
 };
 }  // namespace
 
@@ -33,7 +33,7 @@ void add_export_command(CLI::App& app) {
     const std::filesystem::path checkpoint =
         f->checkpoint.empty() ? std::filesystem::path(f->run) / "checkpoint.pt" : std::filesystem::path(f->checkpoint);
     for (const auto& run : f->ensemble) f->options.ensemble.push_back(std::filesystem::path(run) / "checkpoint.pt");
-    auto manifest = serve::export_bundle(f->data, checkpoint, f->out, f->options);
+    auto manifest = artifacts::export_bundle(f->data, checkpoint, f->out, f->options);
     int64_t bytes = 0;
     for (const auto& [name, file] : manifest.files) bytes += file.bytes;
     std::fprintf(stderr, "[export] bundle '%s': model '%s', %zu files, %lld bytes, data fingerprint %s\n", f->out.c_str(),

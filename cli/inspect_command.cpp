@@ -4,11 +4,11 @@
 #include "commands.h"
 #include "seqrec/common/error.h"
 #include "seqrec/common/io.h"
-#include "seqrec/etl/session_dataset.h"
+#include "seqrec/schema/session_dataset.h"
 #include "seqrec/etl/workflow.h"
 #include "seqrec/schema/schema.h"
-#include "seqrec/serve/bundle.h"
-#include "seqrec/train/checkpoint.h"
+#include "seqrec/export/bundle.h"
+#include "seqrec/export/checkpoint.h"
 
 namespace seqrec::cli {
 
@@ -18,7 +18,7 @@ using nlohmann::json;
 namespace {
 
 json inspect_checkpoint(const fs::path& path) {
-  auto loaded = train::load_checkpoint(path, c10::Device(c10::kCPU));
+  auto loaded = artifacts::load_checkpoint(path, c10::Device(c10::kCPU));
   return {{"kind", "checkpoint"}, {"path", path.string()}, {"meta", loaded.meta.to_json()},
           {"model", model::describe_model(*loaded.model)}};
 }
@@ -35,7 +35,7 @@ json inspect_workflow(const fs::path& dir) {
 }
 
 json inspect_sessions(const fs::path& dir) {
-  auto table = etl::read_sessions(dir);
+  auto table = schema::read_sessions(dir);
   int64_t longest = 0;
   for (int64_t r = 0; r < table.size(); ++r) longest = std::max(longest, table.length(r));
   return {{"kind", "sessions"},
@@ -63,8 +63,8 @@ std::string json_format(const fs::path& path) {
 json inspect_path(const fs::path& path) {
   require_exists(path, "path");
   if (fs::is_directory(path)) {
-    if (serve::is_bundle(path)) {
-      auto manifest = serve::verify_bundle(path);
+    if (artifacts::is_bundle(path)) {
+      auto manifest = artifacts::verify_bundle(path);
       return {{"kind", "bundle"}, {"path", path.string()}, {"verified", true}, {"manifest", manifest.to_json()}};
     }
     if (fs::exists(path / "workflow.json")) return inspect_workflow(path);

@@ -39,14 +39,14 @@ void add_predict_command(CLI::App& app) {
   cmd->add_option("--bundle,-b", f->bundle, "a bundle from `seqrec export` instead of --data and --run (what the server loads)");
   cmd->add_option("--run,-r", f->run, "run folder (uses its checkpoint.pt)");
   cmd->add_option("--checkpoint", f->checkpoint, "a checkpoint file instead of --run");
-  cmd->add_option("--input,-i", f->input, "delimited events: session_id,item_id,timestamp by default")->required();
+  cmd->add_option("--input,-i", f->input, "raw events in the layout the workflow was fitted on (CSV/TSV/JSON Lines, gzip allowed)")->required();
   cmd->add_option("--out,-o", f->out, "output file, - for stdout")->capture_default_str();
   cmd->add_option("--format", f->format, "csv or json")->capture_default_str();
   cmd->add_option("--top-k,-k", f->top_k, "recommendations per session")->capture_default_str();
   cmd->add_flag("--exclude-seen", f->exclude_seen, "never recommend an item the session already holds");
-  cmd->add_option("--session-col", f->session_col, "session column (default session_id)");
-  cmd->add_option("--item-col", f->item_col, "item column (default item_id)");
-  cmd->add_option("--timestamp-col", f->timestamp_col, "timestamp column (default timestamp)");
+  cmd->add_option("--session-col", f->session_col, "the file's name for the session column (else the workflow's, or session_id)");
+  cmd->add_option("--item-col", f->item_col, "the file's name for the item column (else the workflow's, or item_id)");
+  cmd->add_option("--timestamp-col", f->timestamp_col, "the file's name for the timestamp column (else the workflow's, or timestamp)");
   cmd->add_option("--ensemble", f->ensemble, "with --data: more run folders whose models are averaged with the first");
   cmd->add_option("--hybrid-sknn", f->hybrid_sknn,
                   "with --data: mix session kNN over its train sessions in with weight W (a bundle carries its own)")
@@ -73,19 +73,14 @@ void add_predict_command(CLI::App& app) {
         predictor.add_ensemble_member(std::filesystem::path(run) / "checkpoint.pt", fingerprint, schema);
     }
     if (f->hybrid_sknn >= 0)
-      predictor.set_knn_hybrid(etl::read_sessions(std::filesystem::path(f->data) / "sessions" / "train"), f->hybrid_sknn, f->knn);
+      predictor.set_knn_hybrid(schema::read_sessions(std::filesystem::path(f->data) / "sessions" / "train"), f->hybrid_sknn, f->knn);
 
-    // Requests carry plain session_id,item_id,timestamp columns, whatever raw layout the workflow was fitted on;
-    // the sessionizing options (repeats, truncation) stay the fitted ones.
-    etl::WorkflowOptions read_options = predictor.workflow().options();
-    read_options.delimiter = 0;
-    read_options.columns = etl::EventColumns{};
-    if (!f->session_col.empty()) read_options.columns.session = f->session_col;
-    if (!f->item_col.empty()) read_options.columns.item = f->item_col;
-    if (!f->timestamp_col.empty()) read_options.columns.timestamp = f->timestamp_col;
+    // The request file takes the fitted workflow's own road: its raw input columns (the session, item and timestamp
+    // columns also under session_id/item_id/timestamp or the names the flags give), read by the ETL's reader.
+    const auto& workflow = predictor.workflow();
     etl::ReadStats stats;
-    auto events = etl::read_events(f->input, read_options, stats);
-    auto recommendations = predictor.predict(std::move(events), serve::PredictOptions{f->top_k, f->exclude_seen});
+    auto sessions = workflow.transform_file(f->input, workflow.request_input({f->session_col, f->item_col, f->timestamp_col}), stats);
+    auto recommendations = predictor.predict(sessions, std::vector<serve::PredictOptions>(sessions.size(), {f->top_k, f->exclude_seen}));
 
     std::ostringstream out;
     if (f->format == "csv") {

@@ -7,7 +7,7 @@
 #include "seqrec/common/error.h"
 #include "seqrec/common/io.h"
 #include "seqrec/common/runtime.h"
-#include "seqrec/etl/session_dataset.h"
+#include "seqrec/schema/session_dataset.h"
 #include "seqrec/schema/schema.h"
 #include "seqrec/train/time_windows.h"
 #include "seqrec/train/trainer.h"
@@ -18,6 +18,7 @@ namespace {
 struct Resolved {
   model::ModelConfig model;
   train::TrainOptions train;
+  bool max_length_given = false;  ///< by a flag or a config file; else the schema's item list length decides
 };
 
 struct TrainFlags {
@@ -29,6 +30,7 @@ struct TrainFlags {
   RuntimeFlags runtime;
   /// Copies a flag given on the command line over a value from the config file (flags > file > defaults).
   std::vector<std::pair<CLI::Option*, std::function<void(Resolved&)>>> overrides;
+  CLI::Option* max_length_flag = nullptr;
 };
 
 template <typename T>
@@ -58,6 +60,7 @@ Resolved resolve(TrainFlags& f) {
       SEQREC_CHECK(j.at(key).is_object() || j.at(key).is_string(), f.config_file, ": section '", key,
                    "' must be an object (model, train) or a string");
     if (j.contains("model")) {
+      r.max_length_given = j.at("model").contains("max_length");
       auto merged = r.model.to_json();
       merged.merge_patch(j.at("model"));
       try {
@@ -70,123 +73,153 @@ Resolved resolve(TrainFlags& f) {
   }
   if (!f.model_config_file.empty()) {
     auto merged = r.model.to_json();
-    merged.merge_patch(model::ModelConfig::read_file(f.model_config_file));
+    const auto file = model::ModelConfig::read_file(f.model_config_file);
+    r.max_length_given = r.max_length_given || file.contains("max_length");
+    merged.merge_patch(file);
     r.model = model::ModelConfig::from_json(merged);  // problems are listed by the Trainer, all at once
   }
   for (auto& [option, apply] : f.overrides)
     if (option->count() > 0) apply(r);
+  r.max_length_given = r.max_length_given || f.max_length_flag->count() > 0;
   r.train.device = f.runtime.device;
   return r;
+}
+
+void add_train_flags(CLI::App& cmd, TrainFlags& f) {
+  cmd.add_option("--data,-d", f.data, "ETL output folder")->required();
+  cmd.add_option("--run,-r", f.run, "run folder: config.json, checkpoint.pt (best), last.pt, metrics.jsonl, report.html")
+      ->required();
+  cmd.add_option("--train-config", f.config_file,
+                  "JSON file with \"model\" and \"train\" sections (a run's config.json works); flags override it");
+  cmd.add_option("--model-config", f.model_config_file,
+                  "model config file, JSON or YAML (.yaml/.yml), e.g. configs/models/bert_mlm.yaml; flags override it");
+  cmd.add_flag("--resume", f.resume, "continue the run from <run>/last.pt");
+  cmd.add_flag("--dump-config", f.dump_config, "print the resolved configuration as JSON and exit");
+  add_model_flag(&cmd, f, "--architecture", &model::ModelConfig::architecture, "model body");
+  add_model_flag(&cmd, f, "--d-model", &model::ModelConfig::d_model, "hidden size");
+  add_model_flag(&cmd, f, "--num-heads,--heads", &model::ModelConfig::num_heads, "attention heads");
+  add_model_flag(&cmd, f, "--num-layers,--layers", &model::ModelConfig::num_layers, "transformer blocks");
+  add_model_flag(&cmd, f, "--dropout", &model::ModelConfig::dropout, "dropout probability");
+  add_model_flag(&cmd, f, "--max-length", &model::ModelConfig::max_length,
+                 "longest input sequence (default: the schema's item list length, value_count.max)");
+  f.max_length_flag = f.overrides.back().first;
+  using T = train::TrainOptions;
+  add_train_flag(&cmd, f, "--optimizer", &T::optimizer, "adamw or adam");
+  add_train_flag(&cmd, f, "--learning-rate,--lr", &T::learning_rate, "peak learning rate");
+  add_train_flag(&cmd, f, "--weight-decay", &T::weight_decay, "weight decay (not on biases and norms)");
+  add_train_flag(&cmd, f, "--schedule", &T::schedule, "learning-rate schedule: constant, linear or cosine");
+  add_train_flag(&cmd, f, "--warmup-steps", &T::warmup_steps, "linear warm-up steps");
+  add_train_flag(&cmd, f, "--clip-grad-norm", &T::clip_grad_norm, "max gradient norm (0 = off)");
+  add_train_flag(&cmd, f, "--accumulation-steps", &T::accumulation_steps, "micro-batches per optimizer step");
+  add_train_flag(&cmd, f, "--batch-size", &T::batch_size, "sessions per micro-batch");
+  add_train_flag(&cmd, f, "--epochs", &T::epochs, "passes over the training sessions");
+  add_train_flag(&cmd, f, "--max-steps", &T::max_steps, "stop after N optimizer steps (0 = use --epochs)");
+  add_train_flag(&cmd, f, "--max-seconds", &T::max_seconds, "wall-clock budget in seconds (0 = none)");
+  add_train_flag(&cmd, f, "--seed", &T::seed, "random seed (CPU runs repeat exactly for a given --replicas)");
+  add_train_flag(&cmd, f, "--precision", &T::precision, "fp32, or bf16 autocast (a GPU, or a CPU with AVX512-BF16 or AMX)");
+  add_train_flag(&cmd, f, "--replicas", &T::replicas,
+                 "data-parallel model replicas, one per thread (0 = automatic: one per --threads up to 4 on CPU for small output layers, else 1)");
+  add_train_flag(&cmd, f, "--eval-every", &T::eval_every, "evaluate every N steps (0 = each epoch)");
+  add_train_flag(&cmd, f, "--log-every", &T::log_every, "log the training loss every N steps");
+  add_train_flag(&cmd, f, "--checkpoint-every", &T::checkpoint_every, "write last.pt every N steps (0 = at evaluations)");
+  add_train_flag(&cmd, f, "--patience", &T::patience, "early stopping: evaluations without improvement (0 = off)");
+  add_train_flag(&cmd, f, "--select-metric", &T::select_metric, "valid metric that picks the kept checkpoint");
+  add_train_flag(&cmd, f, "--valid-protocol", &T::valid_protocol, "last-item, every-prefix or leave-one-out");
+  auto* seen = cmd.add_flag("--valid-exclude-seen", f.values.train.valid_exclude_seen, "exclude seen items in valid ranking")
+                   ->group("Training");
+  f.overrides.emplace_back(seen, [&f](Resolved& r) { r.train.valid_exclude_seen = f.values.train.valid_exclude_seen; });
+  add_train_flag(&cmd, f, "--eval-batch-size", &T::eval_batch_size, "predictions per evaluation batch");
+  auto* bucket = cmd.add_flag("--bucket-by-length", f.values.train.bucket_by_length,
+                               "batch sessions of similar length together (less padding)")->group("Training");
+  f.overrides.emplace_back(bucket, [&f](Resolved& r) { r.train.bucket_by_length = f.values.train.bucket_by_length; });
+  auto* k_option = cmd.add_option("--ks,--k", f.ks, "cut-offs for validation metrics")->capture_default_str()->group("Training");
+  f.overrides.emplace_back(k_option, [&f](Resolved& r) { r.train.ks = parse_k_list(f.ks, "--k"); });
+  cmd.add_flag("--time-windows", f.time_windows,
+                "Transformers4Rec protocol: train on window t of <data>/sessions/day-NNNN, evaluate on t+1")
+      ->group("Time windows");
+  cmd.add_option("--window-eval-split", f.window_eval_split, "split of window t+1 that is evaluated")
+      ->capture_default_str()->group("Time windows");
+  cmd.add_option("--max-windows", f.max_windows, "train on at most N windows (0 = all)")->capture_default_str()->group("Time windows");
+  f.runtime.add_to(cmd);
+}
+
+/// Resolves the options and takes from the schema what the data decides: the catalogue, its first real item id and,
+/// unless a flag or config file sets it, the sessions' own list length (ETL truncated them to at most that).
+Resolved resolve_with_schema(TrainFlags& f, const schema::Schema& schema) {
+  Resolved r = resolve(f);
+  const auto& item = schema.item_column();
+  r.model.num_items = item.cardinality;
+  r.model.first_item_id = item.first_value_id;
+  if (!r.max_length_given && item.max_length > 0) r.model.max_length = item.max_length;
+  return r;
+}
+
+/// --time-windows: train on window t, evaluate on t+1, print each window's row and their average.
+void train_time_windows(const TrainFlags& f, const Resolved& r, const schema::Schema& schema) {
+  metrics::EvaluatorOptions eval;
+  eval.ks = r.train.ks;
+  eval.batch_size = r.train.eval_batch_size;
+  eval.max_length = r.model.max_length;
+  eval.protocol = metrics::parse_protocol(r.train.valid_protocol, "--valid-protocol");
+  eval.exclude_seen = r.train.valid_exclude_seen;
+  eval.device = parse_device(r.train.device);
+  eval.first_item_id = r.model.first_item_id;
+  train::TimeWindowOptions windows{f.window_eval_split, f.max_windows};
+  auto result = train::run_time_windows(f.data, r.model, r.train, eval, windows, f.run, schema.fingerprint());
+  std::vector<metrics::EvaluationResult> rows;
+  for (const auto& w : result.windows) rows.push_back(w.evaluation);
+  metrics::EvaluationResult average;
+  average.name = "average";
+  average.protocol = rows.empty() ? "" : rows.front().protocol;
+  average.metrics = result.average;
+  rows.push_back(average);
+  std::printf("time windows: trained on window t, evaluated on t+1 (%s split)\n%s", f.window_eval_split.c_str(),
+              metrics::format_results_table(rows).c_str());
+}
+
+void train_on_splits(const TrainFlags& f, const Resolved& r, const schema::Schema& schema, train::Trainer& trainer) {
+  const std::filesystem::path data(f.data);
+  auto train = schema::read_sessions(data / "sessions" / "train");
+  auto valid = schema::read_sessions(data / "sessions" / "valid");
+  std::fprintf(stderr, "[train] %lld train and %lld valid sessions, %lld item ids\n", static_cast<long long>(train.size()),
+               static_cast<long long>(valid.size()), static_cast<long long>(r.model.num_items));
+  train::install_stop_signal_handlers();
+  auto result = trainer.fit(train, valid, f.run, schema.fingerprint(), f.resume);
+  if (result.interrupted_by != 0) {
+    // 128 + signal: what a shell reports for a process the signal ended, after the state was saved.
+    std::fflush(nullptr);
+    std::exit(128 + result.interrupted_by);
+  }
+  // Without a valid split the checkpoint kept is the one of the lowest recent training loss (fit keeps -loss).
+  const bool by_valid = valid.size() > 0;
+  std::fprintf(stderr, "[train] %s after %lld steps in %.1f s; best at step %lld (epoch %lld, %s %.4f), kept in %s/checkpoint.pt\n",
+               result.stop_reason.c_str(), static_cast<long long>(result.steps), result.seconds,
+               static_cast<long long>(result.best_step), static_cast<long long>(result.best_epoch),
+               by_valid ? r.train.select_metric.c_str() : "training loss", by_valid ? result.best_metric : -result.best_metric,
+               f.run.c_str());
+}
+
+void run_train(TrainFlags& f) {
+  set_threads(f.runtime.threads);
+  const auto schema = schema::Schema::load(std::filesystem::path(f.data) / "schema.json");
+  const Resolved r = resolve_with_schema(f, schema);
+  if (f.dump_config) {
+    std::cout << nlohmann::json{{"model", r.model.to_json()}, {"train", r.train.to_json()}}.dump(2) << std::endl;
+    return;
+  }
+  train::Trainer trainer(r.model, r.train);  // validates every option before any data is read
+  if (f.time_windows)
+    train_time_windows(f, r, schema);
+  else
+    train_on_splits(f, r, schema, trainer);
 }
 }  // namespace
 
 void add_train_command(CLI::App& app) {
   auto* cmd = app.add_subcommand("train", "train a next-item model on an ETL output; resumable; time windows");
   auto f = std::make_shared<TrainFlags>();
-  cmd->add_option("--data,-d", f->data, "ETL output folder")->required();
-  cmd->add_option("--run,-r", f->run, "run folder: config.json, checkpoint.pt (best), last.pt, metrics.jsonl, report.html")
-      ->required();
-  cmd->add_option("--train-config", f->config_file,
-                  "JSON file with \"model\" and \"train\" sections (a run's config.json works); flags override it");
-  cmd->add_option("--model-config", f->model_config_file,
-                  "model config file, JSON or YAML (.yaml/.yml), e.g. configs/models/bert_mlm.yaml; flags override it");
-  cmd->add_flag("--resume", f->resume, "continue the run from <run>/last.pt");
-  cmd->add_flag("--dump-config", f->dump_config, "print the resolved configuration as JSON and exit");
-  add_model_flag(cmd, *f, "--architecture", &model::ModelConfig::architecture, "model body");
-  add_model_flag(cmd, *f, "--d-model", &model::ModelConfig::d_model, "hidden size");
-  add_model_flag(cmd, *f, "--heads", &model::ModelConfig::num_heads, "attention heads");
-  add_model_flag(cmd, *f, "--layers", &model::ModelConfig::num_layers, "transformer blocks");
-  add_model_flag(cmd, *f, "--dropout", &model::ModelConfig::dropout, "dropout probability");
-  add_model_flag(cmd, *f, "--max-length", &model::ModelConfig::max_length, "longest input sequence");
-  using T = train::TrainOptions;
-  add_train_flag(cmd, *f, "--optimizer", &T::optimizer, "adamw or adam");
-  add_train_flag(cmd, *f, "--lr", &T::learning_rate, "peak learning rate");
-  add_train_flag(cmd, *f, "--weight-decay", &T::weight_decay, "weight decay (not on biases and norms)");
-  add_train_flag(cmd, *f, "--schedule", &T::schedule, "learning-rate schedule: constant, linear or cosine");
-  add_train_flag(cmd, *f, "--warmup-steps", &T::warmup_steps, "linear warm-up steps");
-  add_train_flag(cmd, *f, "--clip-grad-norm", &T::clip_grad_norm, "max gradient norm (0 = off)");
-  add_train_flag(cmd, *f, "--accumulation-steps", &T::accumulation_steps, "micro-batches per optimizer step");
-  add_train_flag(cmd, *f, "--batch-size", &T::batch_size, "sessions per micro-batch");
-  add_train_flag(cmd, *f, "--epochs", &T::epochs, "passes over the training sessions");
-  add_train_flag(cmd, *f, "--max-steps", &T::max_steps, "stop after N optimizer steps (0 = use --epochs)");
-  add_train_flag(cmd, *f, "--max-seconds", &T::max_seconds, "wall-clock budget in seconds (0 = none)");
-  add_train_flag(cmd, *f, "--seed", &T::seed, "random seed (CPU runs repeat exactly for a given --replicas)");
-  add_train_flag(cmd, *f, "--precision", &T::precision, "fp32, or bf16 autocast (a GPU, or a CPU with AVX512-BF16 or AMX)");
-  add_train_flag(cmd, *f, "--replicas", &T::replicas,
-                 "data-parallel model replicas, one per thread (0 = automatic: one per --threads up to 4 on CPU for small output layers, else 1)");
-  add_train_flag(cmd, *f, "--eval-every", &T::eval_every, "evaluate every N steps (0 = each epoch)");
-  add_train_flag(cmd, *f, "--log-every", &T::log_every, "log the training loss every N steps");
-  add_train_flag(cmd, *f, "--checkpoint-every", &T::checkpoint_every, "write last.pt every N steps (0 = at evaluations)");
-  add_train_flag(cmd, *f, "--patience", &T::patience, "early stopping: evaluations without improvement (0 = off)");
-  add_train_flag(cmd, *f, "--select-metric", &T::select_metric, "valid metric that picks the kept checkpoint");
-  add_train_flag(cmd, *f, "--valid-protocol", &T::valid_protocol, "last-item, every-prefix or leave-one-out");
-  auto* seen = cmd->add_flag("--valid-exclude-seen", f->values.train.valid_exclude_seen, "exclude seen items in valid ranking")
-                   ->group("Training");
-  f->overrides.emplace_back(seen, [f](Resolved& r) { r.train.valid_exclude_seen = f->values.train.valid_exclude_seen; });
-  add_train_flag(cmd, *f, "--eval-batch-size", &T::eval_batch_size, "predictions per evaluation batch");
-  auto* bucket = cmd->add_flag("--bucket-by-length", f->values.train.bucket_by_length,
-                               "batch sessions of similar length together (less padding)")->group("Training");
-  f->overrides.emplace_back(bucket, [f](Resolved& r) { r.train.bucket_by_length = f->values.train.bucket_by_length; });
-  auto* k_option = cmd->add_option("--k", f->ks, "cut-offs for validation metrics")->capture_default_str()->group("Training");
-  f->overrides.emplace_back(k_option, [f](Resolved& r) { r.train.ks = parse_k_list(f->ks, "--k"); });
-  cmd->add_flag("--time-windows", f->time_windows,
-                "Transformers4Rec protocol: train on window t of <data>/sessions/day-NNNN, evaluate on t+1")
-      ->group("Time windows");
-  cmd->add_option("--window-eval-split", f->window_eval_split, "split of window t+1 that is evaluated")
-      ->capture_default_str()->group("Time windows");
-  cmd->add_option("--max-windows", f->max_windows, "train on at most N windows (0 = all)")->capture_default_str()->group("Time windows");
-  f->runtime.add_to(*cmd);
-  cmd->callback([f] {
-    set_threads(f->runtime.threads);
-    Resolved r = resolve(*f);
-    const std::filesystem::path data(f->data);
-    auto schema = schema::Schema::load(data / "schema.json");
-    r.model.num_items = schema.item_column().cardinality;
-    if (f->dump_config) {
-      std::cout << nlohmann::json{{"model", r.model.to_json()}, {"train", r.train.to_json()}}.dump(2) << std::endl;
-      return;
-    }
-    train::Trainer trainer(r.model, r.train);  // validates every option before any data is read
-    if (f->time_windows) {
-      metrics::EvaluatorOptions eval;
-      eval.ks = r.train.ks;
-      eval.batch_size = r.train.eval_batch_size;
-      eval.max_length = r.model.max_length;
-      eval.protocol = metrics::parse_protocol(r.train.valid_protocol, "--valid-protocol");
-      eval.exclude_seen = r.train.valid_exclude_seen;
-      eval.device = parse_device(r.train.device);
-      train::TimeWindowOptions windows{f->window_eval_split, f->max_windows};
-      auto result = train::run_time_windows(data, r.model, r.train, eval, windows, f->run, schema.fingerprint());
-      std::vector<metrics::EvaluationResult> rows;
-      for (const auto& w : result.windows) rows.push_back(w.evaluation);
-      metrics::EvaluationResult average;
-      average.name = "average";
-      average.protocol = rows.empty() ? "" : rows.front().protocol;
-      average.metrics = result.average;
-      rows.push_back(average);
-      std::printf("time windows: trained on window t, evaluated on t+1 (%s split)\n%s", f->window_eval_split.c_str(),
-                  metrics::format_results_table(rows).c_str());
-      return;
-    }
-    auto train = etl::read_sessions(data / "sessions" / "train");
-    auto valid = etl::read_sessions(data / "sessions" / "valid");
-    std::fprintf(stderr, "[train] %lld train and %lld valid sessions, %lld item ids\n", static_cast<long long>(train.size()),
-                 static_cast<long long>(valid.size()), static_cast<long long>(r.model.num_items));
-    train::install_stop_signal_handlers();
-    auto result = trainer.fit(train, valid, f->run, schema.fingerprint(), f->resume);
-    if (result.interrupted_by != 0) {
-      // 128 + signal: what a shell reports for a process the signal ended, after the state was saved.
-      std::fflush(nullptr);
-      std::exit(128 + result.interrupted_by);
-    }
-    // Without a valid split the checkpoint kept is the one of the lowest recent training loss (fit keeps -loss).
-    const bool by_valid = valid.size() > 0;
-    std::fprintf(stderr, "[train] %s after %lld steps in %.1f s; best at step %lld (epoch %lld, %s %.4f), kept in %s/checkpoint.pt\n",
-                 result.stop_reason.c_str(), static_cast<long long>(result.steps), result.seconds,
-                 static_cast<long long>(result.best_step), static_cast<long long>(result.best_epoch),
-                 by_valid ? r.train.select_metric.c_str() : "training loss", by_valid ? result.best_metric : -result.best_metric,
-                 f->run.c_str());
-  });
+  add_train_flags(*cmd, *f);
+  cmd->callback([f] { run_train(*f); });
 }
 
 }  // namespace seqrec::cli

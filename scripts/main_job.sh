@@ -24,9 +24,8 @@ echo "== train: GPT-2 causal transformer, tied output layer"
 echo "== evaluate: test split, last item of each session, full ranking"
 ./build/seqrec evaluate --data "$out/uci" --run "$out/run" --k 10,20 --json "$out/metrics.json"
 
-echo "== predict: top-5 for three sessions of 2008-08-13 (test days) (raw events, plain CSV)"
-awk -F';' 'NR > 1 && ($6 == 24007 || $6 == 24008 || $6 == 24011) { printf "%s,%s,2008-%02d-%02dT12:%02d:%02d\n", $6, $8, $2, $3, int($4 / 60), $4 % 60 }' \
-  "$data/e-shop-clothing-2008-08.csv" | sed '1i session_id,item_id,timestamp' > "$out/predict_input.csv"
+echo "== predict: top-5 for three sessions of 2008-08-13 (test days), their raw rows as the etl read them"
+awk -F';' 'NR == 1 || $6 == 24007 || $6 == 24008 || $6 == 24011' "$data/e-shop-clothing-2008-08.csv" > "$out/predict_input.csv"
 cat "$out/predict_input.csv"
 ./build/seqrec predict --data "$out/uci" --run "$out/run" --input "$out/predict_input.csv" --top-k 5
 

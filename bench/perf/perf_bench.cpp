@@ -10,11 +10,11 @@
 #include <numeric>
 
 #include "seqrec/common/runtime.h"
-#include "seqrec/etl/session_dataset.h"
+#include "seqrec/schema/session_dataset.h"
 #include "seqrec/metrics/evaluator.h"
 #include "seqrec/model/batch.h"
 #include "seqrec/schema/schema.h"
-#include "seqrec/train/checkpoint.h"
+#include "seqrec/export/checkpoint.h"
 #include "seqrec/train/trainer.h"
 
 namespace {
@@ -74,9 +74,10 @@ int main(int argc, char** argv) {
   const std::filesystem::path dir(data);
   auto schema = seqrec::schema::Schema::load(dir / "schema.json");
   model.num_items = schema.item_column().cardinality;
-  auto train_set = seqrec::etl::read_sessions(dir / "sessions/train");
-  auto test_set = seqrec::etl::read_sessions(dir / "sessions/test");
-  const seqrec::etl::SessionTable no_valid;
+  model.first_item_id = schema.item_column().first_value_id;
+  auto train_set = seqrec::schema::read_sessions(dir / "sessions/train");
+  auto test_set = seqrec::schema::read_sessions(dir / "sessions/test");
+  const seqrec::schema::SessionTable no_valid;
 
   // Training: the real Trainer, no validation, so the time is the training steps (plus one checkpoint write).
   auto run = std::filesystem::temp_directory_path() / "seqrec_perf_run";
@@ -86,7 +87,7 @@ int main(int argc, char** argv) {
   for (int64_t r = 0; r < train_set.size(); ++r) trainable += train_set.length(r) >= 2;
   const double train_seq_per_s = trainable * train.epochs / result.seconds;
 
-  auto loaded = seqrec::train::load_checkpoint(run / "checkpoint.pt", c10::Device(c10::kCPU));
+  auto loaded = seqrec::artifacts::load_checkpoint(run / "checkpoint.pt", c10::Device(c10::kCPU));
   auto net = loaded.model;
   torch::NoGradGuard no_grad;
   seqrec::metrics::EvaluatorOptions eval_options;

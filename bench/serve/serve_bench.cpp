@@ -19,9 +19,9 @@
 #include "seqrec/model/sequence_model.h"
 #include "seqrec/serve/predictor.h"
 #include "seqrec/model/session_model.h"
-#include "seqrec/serve/bundle.h"
+#include "seqrec/export/bundle.h"
 #include "seqrec/serve/tensor.h"
-#include "seqrec/train/checkpoint.h"
+#include "seqrec/export/checkpoint.h"
 
 namespace {
 
@@ -39,24 +39,19 @@ void make_bundle(const BundleFlags& f) {
   namespace fs = std::filesystem;
   const fs::path data = fs::path(f.out).string() + ".data";
   // Every item in some training session, so the vocabulary holds exactly f.items values.
-  std::vector<seqrec::etl::RawSession> sessions;
-  for (int64_t start = 0; start < f.items; start += f.max_length) {
-    seqrec::etl::RawSession s;
-    s.id = "s" + std::to_string(start);
-    for (int64_t i = start; i < std::min(f.items, start + f.max_length); ++i) {
-      s.items.push_back(item_id(i));
-      s.timestamps.push_back(1700000000000 + i);
-    }
-    sessions.push_back(std::move(s));
-  }
+  std::vector<seqrec::etl::Event> events;
+  for (int64_t start = 0; start < f.items; start += f.max_length)
+    for (int64_t i = start; i < std::min(f.items, start + f.max_length); ++i)
+      events.push_back({"s" + std::to_string(start), item_id(i), 1700000000000 + i, i - start});
   seqrec::etl::WorkflowOptions options;
   options.max_length = f.max_length;
-  auto workflow = seqrec::etl::Workflow::fit(sessions, options);
+  auto workflow = seqrec::etl::Workflow::from_options(options);
+  workflow.fit_frame(workflow.events_frame(events));
   fs::create_directories(data);
   workflow.save(data / "workflow", json::object());
   auto schema = workflow.output_schema(f.max_length);
   schema.save(data / "schema.json");
-  seqrec::train::CheckpointMeta meta;
+  seqrec::artifacts::CheckpointMeta meta;
   meta.model.num_items = workflow.items().cardinality();
   meta.model.d_model = f.d_model;
   meta.model.num_layers = f.layers;
@@ -64,10 +59,10 @@ void make_bundle(const BundleFlags& f) {
   meta.model.max_length = f.max_length;
   meta.schema_fingerprint = schema.fingerprint();
   auto model = seqrec::model::make_model(meta.model);
-  seqrec::train::save_checkpoint(data / "checkpoint.pt", *model, meta);
-  seqrec::serve::ExportOptions export_options;
+  seqrec::artifacts::save_checkpoint(data / "checkpoint.pt", *model, meta);
+  seqrec::artifacts::ExportOptions export_options;
   export_options.model_name = "bench";
-  seqrec::serve::export_bundle(data, data / "checkpoint.pt", f.out, export_options);
+  seqrec::artifacts::export_bundle(data, data / "checkpoint.pt", f.out, export_options);
   std::fprintf(stderr, "[bench] bundle %s: %lld items, d_model %lld, %lld layers\n", f.out.c_str(),
                static_cast<long long>(workflow.items().size()), static_cast<long long>(f.d_model),
                static_cast<long long>(f.layers));

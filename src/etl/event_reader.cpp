@@ -9,13 +9,31 @@
 #include <thread>
 
 #include "seqrec/common/error.h"
-#include "seqrec/etl/delimited_reader.h"
 
 namespace seqrec::etl {
 
 using nlohmann::json;
 
 namespace {
+
+/// How many skip reasons a read keeps for its summary (the count covers them all).
+constexpr size_t kMaxSkipReasonsKept = 5;
+
+/// A row (or field) as error messages quote it: at most 200 characters, then "...".
+std::string row_excerpt(std::string_view text) {
+  return text.size() > 200 ? std::string(text.substr(0, 200)) + "..." : std::string(text);
+}
+
+/// Human name of a delimiter for messages: "comma", "tab", ...
+std::string delimiter_name(char d) {
+  switch (d) {
+    case ',': return "comma";
+    case ';': return "semicolon";
+    case '\t': return "tab";
+    case '|': return "pipe";
+    default: return std::string("'") + d + "'";
+  }
+}
 
 bool ends_with(const std::string& s, const std::string& suffix) {
   return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
@@ -53,6 +71,13 @@ class TextSource {
       throw InvalidInput(path_ + ": cannot read: " + msg + " (a damaged gzip file?)");
     }
     buffer.resize(old + static_cast<size_t>(got));
+    if (got == 0) {
+      // zlib reports the end of a truncated stream as the end of data: its error state says which it was.
+      int err = Z_OK;
+      const char* msg = gzerror(file_, &err);
+      if (err != Z_OK && err != Z_STREAM_END)
+        throw InvalidInput(path_ + ": the gzip data ends early or is damaged (" + msg + "); is the file truncated?");
+    }
     return static_cast<size_t>(got);
   }
 
@@ -164,6 +189,7 @@ void parse_piece(std::string_view text, const InputSpec& spec, const Layout& lay
       for (size_t k = 0; k < spec.columns.size() && problem.empty(); ++k) {
         const auto& col = spec.columns[k];
         auto it = row.find(col.name);
+        for (size_t a = 0; a < col.aliases.size() && it == row.end(); ++a) it = row.find(col.aliases[a]);
         std::string value;
         if (it != row.end() && !it->is_null()) {
           if (it->is_string()) value = it->get<std::string>();
@@ -334,6 +360,130 @@ bool append_text_value(std::string_view text, const InputColumn& spec, Column& c
   return true;
 }
 
+namespace {
+
+/// Reads the header line of a delimited file into `layout` (delimiter, names, each spec column's field), leaving the
+/// rest of what was read in `buffer`.
+void read_header(TextSource& source, std::string& buffer, const InputSpec& spec, Layout& layout) {
+  const std::string& path = layout.path;
+  size_t nl;
+  while ((nl = buffer.find('\n')) == std::string::npos && source.read(buffer, 1 << 16) > 0) {}
+  SEQREC_CHECK(!buffer.empty(), path, ": the file is empty; expected a header row and events");
+  if (nl == std::string::npos) nl = buffer.size();
+  std::string header_line = buffer.substr(0, nl);
+  buffer.erase(0, std::min(nl + 1, buffer.size()));
+  if (!header_line.empty() && header_line.back() == '\r') header_line.pop_back();
+  if (header_line.size() >= 3 && header_line.compare(0, 3, "\xEF\xBB\xBF") == 0) header_line.erase(0, 3);
+  layout.delimiter = layout.format == "tsv" ? '\t' : spec.delimiter;
+  if (layout.delimiter == 0) {
+    layout.delimiter = ',';
+    size_t best = 0;
+    for (char c : {',', ';', '\t', '|'}) {
+      size_t n = std::count(header_line.begin(), header_line.end(), c);
+      if (n > best) best = n, layout.delimiter = c;
+    }
+  }
+  std::vector<std::string_view> fields;
+  std::vector<std::string> scratch;
+  split_line(header_line, layout.delimiter, fields, scratch);
+  for (auto f : fields) layout.header.emplace_back(f);
+  for (const auto& c : spec.columns) {
+    auto it = std::find(layout.header.begin(), layout.header.end(), c.name);
+    for (size_t a = 0; a < c.aliases.size() && it == layout.header.end(); ++a)
+      it = std::find(layout.header.begin(), layout.header.end(), c.aliases[a]);
+    if (it == layout.header.end()) {
+      std::string have, also;
+      for (const auto& h : layout.header) have += (have.empty() ? "'" : ", '") + h + "'";
+      for (const auto& a : c.aliases) also += (also.empty() ? " (nor '" : "', '") + a;
+      if (!also.empty()) also += "')";
+      throw InvalidInput(path + ":1: no column named '" + c.name + "'" + also + " in the header (" +
+                         delimiter_name(layout.delimiter) + "-separated); columns are: " + have);
+    }
+    layout.index.push_back(static_cast<int>(it - layout.header.begin()));
+  }
+}
+
+/// Splits a chunk of whole lines into one piece per thread (ending at line ends) and parses them side by side.
+std::vector<Piece> parse_chunk(std::string_view text, const InputSpec& spec, const Layout& layout, int threads, bool strict) {
+  std::vector<std::string_view> parts;
+  const size_t want = text.size() < (1 << 16) ? 1 : static_cast<size_t>(threads);
+  size_t start = 0;
+  for (size_t p = 0; p < want && start < text.size(); ++p) {
+    size_t end = p + 1 == want ? text.size() : std::min(text.size(), start + text.size() / want);
+    if (end < text.size()) {
+      size_t nl = text.find('\n', end);
+      end = nl == std::string_view::npos ? text.size() : nl + 1;
+    }
+    parts.push_back(text.substr(start, end - start));
+    start = end;
+  }
+  std::vector<Piece> pieces(parts.size());
+  if (parts.size() == 1) {
+    parse_piece(parts[0], spec, layout, strict, pieces[0]);
+    return pieces;
+  }
+  std::vector<std::thread> workers;
+  std::vector<std::exception_ptr> errors(parts.size());
+  for (size_t p = 0; p < parts.size(); ++p)
+    workers.emplace_back([&, p] {
+      try {
+        parse_piece(parts[p], spec, layout, strict, pieces[p]);
+      } catch (...) {
+        errors[p] = std::current_exception();
+      }
+    });
+  for (auto& w : workers) w.join();
+  for (auto& e : errors)
+    if (e) std::rethrow_exception(e);
+  return pieces;
+}
+
+/// What happens to a piece's bad rows: the first one throws (on_bad_row=error), else each is counted and, for
+/// quarantine, appended to the rejects file. `first_line`: the file line of the piece's first line.
+class BadRows {
+ public:
+  BadRows(const std::string& path, const InputSpec& spec, const ReaderOptions& options, const Layout& layout)
+      : path_(path), spec_(spec), options_(options), jsonl_(layout.format == "jsonl") {}
+
+  void handle(const Piece& piece, int64_t first_line, ReadStats& stats) {
+    for (const auto& bad : piece.bad) {
+      const int64_t line = first_line + bad.line;
+      const std::string where = path_ + ":" + std::to_string(line);
+      const std::string reason = jsonl_ ? where + ": " + bad.reason : where + bad.reason;
+      if (spec_.on_bad_row == "error")
+        throw InvalidInput(reason + "; row: '" + row_excerpt(bad.row) +
+                           "' (use --on-bad-row=skip or quarantine to count and set bad rows aside)");
+      ++stats.rows_skipped;
+      if (stats.first_skip_reasons.size() < kMaxSkipReasonsKept) stats.first_skip_reasons.push_back(reason);
+      if (spec_.on_bad_row == "quarantine") quarantine(line, bad, stats);
+    }
+  }
+
+ private:
+  void quarantine(int64_t line, const Piece::Bad& bad, ReadStats& stats) {
+    SEQREC_CHECK(!options_.quarantine.empty(), "on_bad_row=quarantine needs a rejects file");
+    if (!rejects_.is_open()) {
+      const bool fresh = !std::filesystem::exists(options_.quarantine);
+      if (options_.quarantine.has_parent_path()) std::filesystem::create_directories(options_.quarantine.parent_path());
+      rejects_.open(options_.quarantine, std::ios::app);
+      SEQREC_CHECK(rejects_, "cannot open '", options_.quarantine.string(), "' for writing rejects");
+      if (fresh) rejects_ << "file\tline\treason\trow\n";
+    }
+    rejects_ << quarantine_escape(path_) << '\t' << line << '\t' << quarantine_escape(bad.reason.substr(bad.reason[0] == ':' ? 1 : 0))
+             << '\t' << quarantine_escape(bad.row) << '\n';
+    ++stats.rows_quarantined;
+    stats.quarantine_file = options_.quarantine.string();
+  }
+
+  const std::string& path_;
+  const InputSpec& spec_;
+  const ReaderOptions& options_;
+  const bool jsonl_;
+  std::ofstream rejects_;
+};
+
+}  // namespace
+
 void read_frames(const std::string& path, const InputSpec& spec, const ReaderOptions& options, ReadStats& stats,
                  const std::function<void(Frame&&)>& consume) {
   TextSource source(path);
@@ -342,48 +492,14 @@ void read_frames(const std::string& path, const InputSpec& spec, const ReaderOpt
   layout.format = resolve_format(spec.format, path);
   std::string buffer;
   int64_t line_number = 0;  // lines consumed before the current chunk
-  bool eof = false;
-  const size_t chunk = static_cast<size_t>(std::max<int64_t>(options.chunk_bytes, 1 << 12));
-
   if (layout.format != "jsonl") {
-    // The header: read until its newline.
-    size_t nl;
-    while ((nl = buffer.find('\n')) == std::string::npos && source.read(buffer, 1 << 16) > 0) {}
-    SEQREC_CHECK(!buffer.empty(), path, ": the file is empty; expected a header row and events");
-    if (nl == std::string::npos) nl = buffer.size();
-    std::string header_line = buffer.substr(0, nl);
-    buffer.erase(0, std::min(nl + 1, buffer.size()));
+    read_header(source, buffer, spec, layout);
     line_number = 1;
-    if (!header_line.empty() && header_line.back() == '\r') header_line.pop_back();
-    if (header_line.size() >= 3 && header_line.compare(0, 3, "\xEF\xBB\xBF") == 0) header_line.erase(0, 3);
-    layout.delimiter = layout.format == "tsv" ? '\t' : spec.delimiter;
-    if (layout.delimiter == 0) {
-      layout.delimiter = ',';
-      size_t best = 0;
-      for (char c : {',', ';', '\t', '|'}) {
-        size_t n = std::count(header_line.begin(), header_line.end(), c);
-        if (n > best) best = n, layout.delimiter = c;
-      }
-    }
-    std::vector<std::string_view> fields;
-    std::vector<std::string> scratch;
-    split_line(header_line, layout.delimiter, fields, scratch);
-    for (auto f : fields) layout.header.emplace_back(f);
-    for (const auto& c : spec.columns) {
-      auto it = std::find(layout.header.begin(), layout.header.end(), c.name);
-      if (it == layout.header.end()) {
-        std::string have;
-        for (const auto& h : layout.header) have += (have.empty() ? "'" : ", '") + h + "'";
-        throw InvalidInput(path + ":1: no column named '" + c.name + "' in the header (" + delimiter_name(layout.delimiter) +
-                           "-separated); columns are: " + have);
-      }
-      layout.index.push_back(static_cast<int>(it - layout.header.begin()));
-    }
   }
-
   const int threads = options.threads > 0 ? options.threads : std::max(1u, std::thread::hardware_concurrency());
-  const bool strict = spec.on_bad_row == "error";
-  std::ofstream quarantine;
+  const size_t chunk = static_cast<size_t>(std::max<int64_t>(options.chunk_bytes, 1 << 12));
+  BadRows bad_rows(path, spec, options, layout);
+  bool eof = false;
   while (true) {
     while (buffer.size() < chunk && !eof) eof = source.read(buffer, chunk) == 0;
     if (buffer.empty()) break;
@@ -397,63 +513,8 @@ void read_frames(const std::string& path, const InputSpec& spec, const ReaderOpt
       continue;
     }
     if (cut < buffer.size()) ++cut;
-    std::string_view text(buffer.data(), cut);
-    // Pieces end at line ends, one per thread.
-    std::vector<std::string_view> parts;
-    const size_t want = text.size() < (1 << 16) ? 1 : static_cast<size_t>(threads);
-    size_t start = 0;
-    for (size_t p = 0; p < want && start < text.size(); ++p) {
-      size_t end = p + 1 == want ? text.size() : std::min(text.size(), start + text.size() / want);
-      if (end < text.size()) {
-        size_t nl = text.find('\n', end);
-        end = nl == std::string_view::npos ? text.size() : nl + 1;
-      }
-      parts.push_back(text.substr(start, end - start));
-      start = end;
-    }
-    std::vector<Piece> pieces(parts.size());
-    if (parts.size() == 1) {
-      parse_piece(parts[0], spec, layout, strict, pieces[0]);
-    } else {
-      std::vector<std::thread> workers;
-      std::vector<std::exception_ptr> errors(parts.size());
-      for (size_t p = 0; p < parts.size(); ++p)
-        workers.emplace_back([&, p] {
-          try {
-            parse_piece(parts[p], spec, layout, strict, pieces[p]);
-          } catch (...) {
-            errors[p] = std::current_exception();
-          }
-        });
-      for (auto& w : workers) w.join();
-      for (auto& e : errors)
-        if (e) std::rethrow_exception(e);
-    }
-    for (auto& piece : pieces) {
-      for (const auto& bad : piece.bad) {
-        const int64_t line = line_number + bad.line + 1;
-        std::string where = path + ":" + std::to_string(line);
-        std::string reason = layout.format == "jsonl" ? where + ": " + bad.reason : where + bad.reason;
-        if (strict)
-          throw InvalidInput(reason + "; row: '" + row_excerpt(bad.row) +
-                             "' (use --on-bad-row=skip or quarantine to count and set bad rows aside)");
-        ++stats.rows_skipped;
-        if (stats.first_skip_reasons.size() < kMaxSkipReasonsKept) stats.first_skip_reasons.push_back(reason);
-        if (spec.on_bad_row == "quarantine") {
-          SEQREC_CHECK(!options.quarantine.empty(), "on_bad_row=quarantine needs a rejects file");
-          if (!quarantine.is_open()) {
-            const bool fresh = !std::filesystem::exists(options.quarantine);
-            if (options.quarantine.has_parent_path()) std::filesystem::create_directories(options.quarantine.parent_path());
-            quarantine.open(options.quarantine, std::ios::app);
-            SEQREC_CHECK(quarantine, "cannot open '", options.quarantine.string(), "' for writing rejects");
-            if (fresh) quarantine << "file\tline\treason\trow\n";
-          }
-          quarantine << quarantine_escape(path) << '\t' << line << '\t' << quarantine_escape(bad.reason.substr(bad.reason[0] == ':' ? 1 : 0))
-                     << '\t' << quarantine_escape(bad.row) << '\n';
-          ++stats.rows_quarantined;
-          stats.quarantine_file = options.quarantine.string();
-        }
-      }
+    for (auto& piece : parse_chunk(std::string_view(buffer.data(), cut), spec, layout, threads, spec.on_bad_row == "error")) {
+      bad_rows.handle(piece, line_number + 1, stats);
       line_number += piece.lines;
       stats.rows_read += piece.frame.rows() + static_cast<int64_t>(piece.bad.size());
       if (piece.frame.rows() > 0) consume(std::move(piece.frame));

@@ -68,7 +68,16 @@ Workflow Workflow::from_options(const WorkflowOptions& options) {
   return w;
 }
 
-void Workflow::build(const json& spec, const std::string& origin) {
+namespace {
+
+[[noreturn]] void throw_problems(const std::string& origin, const std::vector<std::string>& problems) {
+  std::string msg = origin + ": invalid workflow:";
+  for (const auto& p : problems) msg += "\n  - " + p;
+  throw InvalidInput(msg);
+}
+
+/// Unknown top-level keys are problems; a missing input, steps or output ends the reading at once.
+std::vector<std::string> top_level_problems(const json& spec, const std::string& origin) {
   SEQREC_CHECK(spec.is_object(), origin, ": a workflow file is a JSON object with input, steps, output and split");
   static const std::set<std::string> known = {"input", "groups", "steps", "output", "split", "events", "description", "format"};
   std::vector<std::string> problems;
@@ -78,31 +87,51 @@ void Workflow::build(const json& spec, const std::string& origin) {
   bool missing = false;
   for (const char* required : {"input", "steps", "output"})
     if (!spec.contains(required)) problems.push_back(std::string("missing \"") + required + "\""), missing = true;
-  if (missing) {
-    std::string msg = origin + ": invalid workflow:";
-    for (const auto& p : problems) msg += "\n  - " + p;
-    throw InvalidInput(msg);
+  if (missing) throw_problems(origin, problems);
+  return problems;
+}
+
+/// The steps with every chain expanded into one step per op (a chain's columns go to ops that name none).
+std::vector<json> flat_steps(const json& spec, const std::string& origin) {
+  SEQREC_CHECK(spec.at("steps").is_array(), origin, ": \"steps\" must be a list");
+  std::vector<json> flat;
+  for (const auto& step : spec.at("steps")) {
+    if (!(step.is_object() && step.contains("chain"))) {
+      flat.push_back(step);
+      continue;
+    }
+    for (const auto& op : step.at("chain")) {
+      json one = op;
+      if (step.contains("columns") && !one.contains("columns")) one["columns"] = step.at("columns");
+      flat.push_back(one);
+    }
   }
+  return flat;
+}
+
+std::string joined(const std::set<std::string>& names) {
+  std::string s;
+  for (const auto& n : names) s += (s.empty() ? "" : ", ") + n;
+  return s;
+}
+}  // namespace
+
+void Workflow::build(const json& spec, const std::string& origin) {
+  std::vector<std::string> problems = top_level_problems(spec, origin);
   spec_ = spec;
   input_ = InputSpec::from_json(spec.at("input"), origin);
   split_ = spec.contains("split") ? SplitOptions::from_json(spec.at("split"), origin) : SplitOptions{};
   for (auto& p : split_.problems()) problems.push_back(p);
+  const bool steps_ok = make_steps(spec, origin, problems);
+  if (steps_ok) read_output(spec.at("output"), trace_columns(problems), problems);
+  if (!problems.empty()) throw_problems(origin, problems);
+  remember_event_roles(spec.value("events", json::object()));
+}
 
-  // Steps: chains expand into one step per op; groups resolve; each op checks its own options.
+bool Workflow::make_steps(const json& spec, const std::string& origin, std::vector<std::string>& problems) {
+  // Groups resolve; each op checks its own options.
   const json groups = spec.value("groups", json::object());
-  std::vector<json> flat;
-  SEQREC_CHECK(spec.at("steps").is_array(), origin, ": \"steps\" must be a list");
-  for (const auto& step : spec.at("steps")) {
-    if (step.is_object() && step.contains("chain")) {
-      for (const auto& op : step.at("chain")) {
-        json one = op;
-        if (step.contains("columns") && !one.contains("columns")) one["columns"] = step.at("columns");
-        flat.push_back(one);
-      }
-    } else {
-      flat.push_back(step);
-    }
-  }
+  const std::vector<json> flat = flat_steps(spec, origin);
   steps_.clear();
   for (size_t i = 0; i < flat.size(); ++i) {
     std::string label = "step " + std::to_string(i + 1) + " (" +
@@ -113,62 +142,51 @@ void Workflow::build(const json& spec, const std::string& origin) {
       problems.push_back(e.what());
     }
   }
-  const bool steps_ok = steps_.size() == flat.size();
-  if (steps_ok) {
-    // Follow the column names through the steps so a typo is found before any data is read.
-    std::set<std::string> have;
-    for (const auto& c : input_.columns) have.insert(c.name);
-    int groupbys = 0;
-    for (const auto& op : steps_) {
-      for (const auto& in : op->inputs())
-        if (!have.count(in) && !(op->name() == "MakeTimestamp"))
-          problems.push_back(op->label() + ": no column '" + in + "' at this step (there are: " +
-                             [&] { std::string s; for (const auto& h : have) s += (s.empty() ? "" : ", ") + h; return s; }() + ")");
-      if (const std::string* key = detail::groupby_key(*op)) {
-        ++groupbys;
-        group_key_ = *key;
-        if (!input_.find(*key))
-          problems.push_back(op->label() + ": the Groupby key '" + *key + "' must be a raw input column (batch files are partitioned by it)");
-        have.clear();
-        for (const auto& o : op->outputs()) have.insert(o);
-      } else if (op->name() == "Drop") {
-        for (const auto& in : op->inputs()) have.erase(in);
-      } else if (op->name() == "Select") {
-        have = std::set<std::string>(op->inputs().begin(), op->inputs().end());
-      } else if (op->name() == "Rename") {
-        for (const auto& in : op->inputs()) have.erase(in);
-        for (const auto& o : op->outputs()) have.insert(o);
-      } else {
-        for (const auto& o : op->outputs()) have.insert(o);
-      }
+  return steps_.size() == flat.size();
+}
+
+std::set<std::string> Workflow::trace_columns(std::vector<std::string>& problems) {
+  // Follow the column names through the steps so a typo is found before any data is read.
+  std::set<std::string> have;
+  for (const auto& c : input_.columns) have.insert(c.name);
+  int groupbys = 0;
+  for (const auto& op : steps_) {
+    for (const auto& in : op->inputs())
+      if (!have.count(in) && !op->inputs_may_be_absent())
+        problems.push_back(op->label() + ": no column '" + in + "' at this step (there are: " + joined(have) + ")");
+    if (const std::string* key = detail::groupby_key(*op)) {
+      ++groupbys;
+      group_key_ = *key;
+      if (!input_.find(*key))
+        problems.push_back(op->label() + ": the Groupby key '" + *key + "' must be a raw input column (batch files are partitioned by it)");
     }
-    if (groupbys != 1) problems.push_back("the steps need exactly one Groupby (events -> sessions), found " + std::to_string(groupbys));
-    const json& out = spec.at("output");
-    out_session_ = out.value("session_id", group_key_);
-    out_item_ = out.value("item", std::string());
-    out_timestamp_ = out.value("timestamp", std::string());
-    out_time_ = out.value("time", std::string());
-    for (auto it = out.begin(); it != out.end(); ++it)
-      if (it.key() != "session_id" && it.key() != "item" && it.key() != "timestamp" && it.key() != "time")
-        problems.push_back("unknown output key '" + it.key() + "' (output takes session_id, item, timestamp, time)");
-    if (out_item_.empty()) problems.push_back("output.item must name the list column of item ids (e.g. \"item_id-list\")");
-    for (const auto& [key, name] : {std::pair<std::string, std::string>{"session_id", out_session_}, {"item", out_item_},
-                                    {"timestamp", out_timestamp_}, {"time", out_time_}})
-      if (!name.empty() && !have.count(name))
-        problems.push_back("output." + key + ": no column '" + name + "' after the last step");
+    have = op->columns_after(std::move(have));
   }
-  if (!problems.empty()) {
-    std::string msg = origin + ": invalid workflow:";
-    for (const auto& p : problems) msg += "\n  - " + p;
-    throw InvalidInput(msg);
-  }
-  // The record the quick path and predict use to read plain session,item,timestamp events.
-  const json ev = spec.value("events", json::object());
+  if (groupbys != 1) problems.push_back("the steps need exactly one Groupby (events -> sessions), found " + std::to_string(groupbys));
+  return have;
+}
+
+void Workflow::read_output(const json& out, const std::set<std::string>& have, std::vector<std::string>& problems) {
+  out_session_ = out.value("session_id", group_key_);
+  out_item_ = out.value("item", std::string());
+  out_timestamp_ = out.value("timestamp", std::string());
+  out_time_ = out.value("time", std::string());
+  for (auto it = out.begin(); it != out.end(); ++it)
+    if (it.key() != "session_id" && it.key() != "item" && it.key() != "timestamp" && it.key() != "time")
+      problems.push_back("unknown output key '" + it.key() + "' (output takes session_id, item, timestamp, time)");
+  if (out_item_.empty()) problems.push_back("output.item must name the list column of item ids (e.g. \"item_id-list\")");
+  for (const auto& [key, name] : {std::pair<std::string, std::string>{"session_id", out_session_}, {"item", out_item_},
+                                  {"timestamp", out_timestamp_}, {"time", out_time_}})
+    if (!name.empty() && !have.count(name)) problems.push_back("output." + key + ": no column '" + name + "' after the last step");
+}
+
+void Workflow::remember_event_roles(const json& events) {
+  // Which raw columns are the session, the item, the timestamp and the click order (Event records, requests).
   options_ = WorkflowOptions{};
-  options_.columns.session = ev.value("session", group_key_);
-  options_.columns.item = ev.value("item", std::string("item_id"));
-  options_.columns.timestamp = ev.value("timestamp", std::string("timestamp"));
-  options_.columns.order = ev.value("order", std::string());
+  options_.columns.session = events.value("session", group_key_);
+  options_.columns.item = events.value("item", std::string("item_id"));
+  options_.columns.timestamp = events.value("timestamp", std::string("timestamp"));
+  options_.columns.order = events.value("order", std::string());
   if (const InputColumn* ts = input_.find(options_.columns.timestamp)) options_.columns.timestamp_format = ts->format;
   options_.on_bad_row = input_.on_bad_row;
   options_.delimiter = input_.delimiter;
@@ -321,6 +339,45 @@ Frame Workflow::events_frame(const std::vector<Event>& events) const {
 
 SessionTable Workflow::transform_events(std::vector<Event> events) const { return transform_frame(events_frame(events)); }
 
+void Workflow::fit_frame(Frame raw) {
+  fit_frames([&](const std::set<std::string>&, const std::function<void(Frame&&)>& consume) { consume(std::move(raw)); });
+}
+
+InputSpec Workflow::request_input(const RequestNames& names) const {
+  const auto& c = options_.columns;
+  const bool has_timestamp = input_.find(c.timestamp) != nullptr;
+  if (!names.timestamp.empty() && !has_timestamp) {
+    std::string inputs;
+    for (const auto& column : input_.columns) inputs += (inputs.empty() ? "'" : ", '") + column.name + "'";
+    throw InvalidInput("the workflow makes its timestamp from its input columns (" + inputs +
+                       "): a request gives those, not a timestamp column '" + names.timestamp + "'");
+  }
+  InputSpec request = input_;
+  request.on_bad_row = "error";  // a request's bad row is the caller's to fix, never dropped
+  request.format = "auto";       // from the request file's extension
+  request.delimiter = 0;         // from its header
+  for (auto& column : request.columns) {
+    // The names given first, then the Merlin names; a request's own columns keep their raw names.
+    auto alias = [&](const std::string& role, const std::string& given, const std::string& merlin) {
+      if (column.name != role) return;
+      if (!given.empty()) column.aliases.push_back(given);
+      if (merlin != column.name) column.aliases.push_back(merlin);
+    };
+    alias(c.session, names.session, "session_id");
+    alias(c.item, names.item, "item_id");
+    if (has_timestamp) alias(c.timestamp, names.timestamp, "timestamp");
+  }
+  return request;
+}
+
+SessionTable Workflow::transform_file(const std::string& path, const InputSpec& request, ReadStats& stats) const {
+  Frame raw = empty_input_frame(request);
+  ReaderOptions reader;
+  reader.threads = threads_;
+  read_frames(path, request, reader, stats, [&](Frame&& chunk) { raw.append(chunk); });
+  return transform_frame(std::move(raw));
+}
+
 schema::Schema Workflow::output_schema(int64_t max_observed_length) const {
   return output_schema(std::map<std::string, std::pair<int64_t, int64_t>>{{"item_id", {1, std::max<int64_t>(1, max_observed_length)}}});
 }
@@ -338,6 +395,7 @@ schema::Schema Workflow::output_schema(const std::map<std::string, std::pair<int
   for (const auto& t : item_col.tags)
     if (std::find(item.tags.begin(), item.tags.end(), t) == item.tags.end()) item.tags.push_back(t);
   item.cardinality = item_col.cardinality;
+  item.first_value_id = items().first_value_id();  // past the hashed-OOV buckets, if Categorify has any
   std::tie(item.min_length, item.max_length) = length_of("item_id");
   s.columns.push_back(item);
   schema::ColumnSchema ts{"timestamp", "int64", true, {"time", "list"}};
@@ -490,28 +548,6 @@ Workflow Workflow::load(const std::filesystem::path& dir) {
     throw InvalidInput(path.string() + ": damaged workflow: " + e.what());
   }
   return w;
-}
-
-Workflow Workflow::fit(const std::vector<RawSession>& train, const WorkflowOptions& options) {
-  Workflow w = from_options(options);
-  std::vector<Event> events;
-  for (const auto& s : train)
-    for (size_t i = 0; i < s.items.size(); ++i) events.push_back({s.id, s.items[i], s.timestamps[i], static_cast<int64_t>(i)});
-  Frame raw = w.events_frame(events);
-  w.fit_frames([&](const std::set<std::string>&, const std::function<void(Frame&&)>& consume) { consume(Frame(raw)); });
-  return w;
-}
-
-SessionTable Workflow::transform(const std::vector<RawSession>& sessions, bool filter_short, int64_t* removed_short) const {
-  std::vector<Event> events;
-  for (const auto& s : sessions)
-    for (size_t i = 0; i < s.items.size(); ++i) events.push_back({s.id, s.items[i], s.timestamps[i], static_cast<int64_t>(i)});
-  StepCounts counts;
-  Frame out = transform_to_frame(events_frame(events), /*online=*/!filter_short, &counts);
-  if (removed_short)
-    for (size_t i = 0; i < steps_.size(); ++i)
-      if (steps_[i]->name() == "Filter") *removed_short += counts.removed[i];
-  return to_sessions(out);
 }
 
 }  // namespace seqrec::etl

@@ -1,10 +1,9 @@
-// The flag form (WorkflowOptions), split options, and the legacy event helpers read_events / group_sessions.
+// The flag form (WorkflowOptions) and the split options.
 #include <algorithm>
 #include <charconv>
 #include <unordered_map>
 
 #include "seqrec/common/error.h"
-#include "seqrec/etl/delimited_reader.h"
 #include "seqrec/etl/workflow.h"
 
 namespace seqrec::etl {
@@ -13,10 +12,6 @@ using nlohmann::json;
 
 namespace {
 
-bool parse_int(const std::string& s, int64_t& out) {
-  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
-  return ec == std::errc() && end == s.data() + s.size();
-}
 
 int64_t parse_cutoff(const json& v, const std::string& what) {
   if (v.is_number_integer()) {
@@ -193,106 +188,6 @@ json WorkflowOptions::to_spec() const {
           {"output", {{"session_id", c.session}, {"item", item_list}, {"timestamp", ts_list}, {"time", ts + "-first"}}},
           {"split", split_json},
           {"events", events}};
-}
-
-std::vector<Event> read_events(const std::string& path, const WorkflowOptions& options, ReadStats& stats) {
-  DelimitedReader reader(path, options.delimiter);
-  const auto& cols = options.columns;
-  const int session_col = reader.column_index(cols.session);
-  const int item_col = reader.column_index(cols.item);
-  const bool use_dates = !cols.date_parts.empty();
-  int ts_col = -1;
-  std::vector<int> date_cols;
-  if (use_dates) {
-    for (const auto& name : cols.date_parts) date_cols.push_back(reader.column_index(name));
-  } else {
-    ts_col = reader.column_index(cols.timestamp);
-  }
-  const int order_col = cols.order.empty() ? -1 : reader.column_index(cols.order);
-  const size_t width = reader.header().size();
-
-  std::vector<Event> events;
-  std::vector<std::string> fields;
-  const int64_t position_base = stats.rows_read;
-  while (reader.next(fields)) {
-    ++stats.rows_read;
-    std::string problem;
-    auto where = [&](int col) {
-      return path + ":" + std::to_string(reader.line_number()) + ":" + std::to_string(col + 1) + " (column '" +
-             reader.header()[col] + "')";
-    };
-    Event e;
-    if (fields.size() != width) {
-      problem = path + ":" + std::to_string(reader.line_number()) + ": expected " + std::to_string(width) + " " +
-                delimiter_name(reader.delimiter()) + "-separated fields as in the header, found " + std::to_string(fields.size());
-    } else if (fields[session_col].empty()) {
-      problem = where(session_col) + ": empty session id";
-    } else {
-      e.session = fields[session_col];
-      e.item = fields[item_col];
-      e.order = stats.rows_read - position_base;
-      if (order_col >= 0 && !parse_int(fields[order_col], e.order))
-        problem = where(order_col) + ": order '" + fields[order_col] + "' is not an integer";
-      if (problem.empty() && use_dates) {
-        int64_t ymd[3];
-        for (int k = 0; k < 3 && problem.empty(); ++k)
-          if (!parse_int(fields[date_cols[k]], ymd[k])) problem = where(date_cols[k]) + ": '" + fields[date_cols[k]] + "' is not an integer";
-        if (problem.empty() && (ymd[1] < 1 || ymd[1] > 12 || ymd[2] < 1 || ymd[2] > 31))
-          problem = where(date_cols[1]) + ": not a valid month/day: " + std::to_string(ymd[1]) + "/" + std::to_string(ymd[2]);
-        if (problem.empty())
-          e.timestamp_ms = days_from_civil(ymd[0], static_cast<unsigned>(ymd[1]), static_cast<unsigned>(ymd[2])) * kMillisPerDay +
-                           (order_col >= 0 ? e.order * 1000 : 0);
-      } else if (problem.empty()) {
-        auto ts = parse_timestamp_ms(fields[ts_col], cols.timestamp_format);
-        if (!ts)
-          problem = where(ts_col) + ": cannot parse '" + fields[ts_col] + "' as a timestamp (format " +
-                    to_string(cols.timestamp_format) + ": epoch seconds, milliseconds or ISO-8601)";
-        else
-          e.timestamp_ms = *ts;
-      }
-    }
-    if (!problem.empty()) {
-      if (options.on_bad_row == "error")
-        throw InvalidInput(problem + "; row: '" + row_excerpt(reader.line_text()) +
-                           "' (use --on-bad-row=skip to count and skip bad rows)");
-      ++stats.rows_skipped;
-      if (stats.first_skip_reasons.size() < kMaxSkipReasonsKept) stats.first_skip_reasons.push_back(problem);
-      continue;
-    }
-    events.push_back(std::move(e));
-  }
-  return events;
-}
-
-std::vector<RawSession> group_sessions(std::vector<Event> events, bool drop_repeats, int64_t* repeats_dropped) {
-  std::unordered_map<std::string, size_t> index;
-  std::vector<std::vector<Event>> groups;
-  for (auto& e : events) {
-    auto [it, inserted] = index.emplace(e.session, groups.size());
-    if (inserted) groups.emplace_back();
-    groups[it->second].push_back(std::move(e));
-  }
-  std::vector<RawSession> sessions;
-  sessions.reserve(groups.size());
-  int64_t dropped = 0;
-  for (auto& g : groups) {
-    std::stable_sort(g.begin(), g.end(), [](const Event& a, const Event& b) {
-      return a.timestamp_ms != b.timestamp_ms ? a.timestamp_ms < b.timestamp_ms : a.order < b.order;
-    });
-    RawSession s;
-    s.id = g.front().session;
-    for (auto& e : g) {
-      if (drop_repeats && !s.items.empty() && s.items.back() == e.item) {
-        ++dropped;
-        continue;
-      }
-      s.items.push_back(std::move(e.item));
-      s.timestamps.push_back(e.timestamp_ms);
-    }
-    sessions.push_back(std::move(s));
-  }
-  if (repeats_dropped) *repeats_dropped += dropped;
-  return sessions;
 }
 
 }  // namespace seqrec::etl

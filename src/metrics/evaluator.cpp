@@ -14,7 +14,6 @@
 namespace seqrec::metrics {
 
 namespace {
-constexpr int64_t kFirstItemId = 3;  // 0 padding, 1 null, 2 OOV are never recommended
 }
 
 Protocol parse_protocol(const std::string& name, const std::string& option) {
@@ -60,7 +59,7 @@ std::string Evaluator::describe() const {
   return d;
 }
 
-std::vector<Prediction> list_predictions(const etl::SessionTable& sessions, const EvaluatorOptions& options) {
+std::vector<Prediction> list_predictions(const schema::SessionTable& sessions, const EvaluatorOptions& options) {
   std::vector<Prediction> out;
   for (int64_t r = 0; r < sessions.size(); ++r) {
     const int64_t n = sessions.length(r);
@@ -79,7 +78,7 @@ std::vector<Prediction> list_predictions(const etl::SessionTable& sessions, cons
   return out;
 }
 
-model::PrefixBatch make_prediction_batch(const etl::SessionTable& sessions, const std::vector<Prediction>& predictions,
+model::PrefixBatch make_prediction_batch(const schema::SessionTable& sessions, const std::vector<Prediction>& predictions,
                                          int64_t max_length, c10::Device device) {
   const int64_t B = static_cast<int64_t>(predictions.size());
   int64_t L = 1;
@@ -99,7 +98,67 @@ model::PrefixBatch make_prediction_batch(const etl::SessionTable& sessions, cons
   return {to(items, {B, L}), to(lengths, {B}), to(targets, {B})};
 }
 
-EvaluationResult Evaluator::evaluate(const etl::SessionTable& sessions, const Scorer& scorer, const std::string& name) const {
+namespace {
+
+/// scores [B, V] with every prediction's visible history (all of it, not only the last max_length items the scorer
+/// saw) at -inf, the target excepted.
+at::Tensor without_seen(at::Tensor scores, const schema::SessionTable& sessions, const std::vector<Prediction>& chunk) {
+  const int64_t V = scores.size(1);
+  std::vector<int64_t> rows, cols;
+  for (size_t b = 0; b < chunk.size(); ++b) {
+    const int64_t* s = sessions.items_of(chunk[b].row);
+    const int64_t target = s[chunk[b].target];
+    for (int64_t t = 0; t < chunk[b].target; ++t)
+      if (s[t] != target && s[t] >= 0 && s[t] < V) {
+        rows.push_back(static_cast<int64_t>(b));
+        cols.push_back(s[t]);
+      }
+  }
+  if (rows.empty()) return scores;
+  scores = scores.clone();
+  auto r = torch::tensor(rows, torch::kLong).to(scores.device());
+  auto c = torch::tensor(cols, torch::kLong).to(scores.device());
+  scores.index_put_({r, c}, -std::numeric_limits<float>::infinity());
+  return scores;
+}
+
+/// Marks in `recommended` [V] every item that reached some top-k list of scores [B, V].
+void mark_recommended(const at::Tensor& scores, int64_t top_k, std::vector<uint8_t>& recommended) {
+  const int64_t V = scores.size(1);
+  if (recommended.empty()) recommended.assign(V, 0);
+  auto top = scores.topk(std::min(top_k, V), /*dim=*/1);
+  const auto top_ids = std::get<1>(top).to(torch::kCPU).contiguous();
+  const auto top_scores = std::get<0>(top).to(torch::kCPU, torch::kFloat).contiguous();
+  const int64_t* tp = top_ids.data_ptr<int64_t>();
+  const float* sp = top_scores.data_ptr<float>();
+  for (int64_t i = 0; i < top_ids.numel(); ++i)
+    if (sp[i] > -std::numeric_limits<float>::infinity()) recommended[tp[i]] = 1;
+}
+
+}  // namespace
+
+at::Tensor Evaluator::sampled_negatives(const schema::SessionTable& sessions, const std::vector<Prediction>& chunk, int64_t V,
+                                        std::mt19937_64& rng) const {
+  const int64_t N = options_.sampled_negatives, B = static_cast<int64_t>(chunk.size());
+  SEQREC_CHECK(V - options_.first_item_id > N, "--sampled-negatives ", N, " needs a catalogue of more items than that (have ",
+               V - options_.first_item_id, ")");
+  std::vector<int64_t> negatives(B * N);
+  std::uniform_int_distribution<int64_t> pick(options_.first_item_id, V - 1);
+  for (int64_t b = 0; b < B; ++b) {
+    const int64_t* s = sessions.items_of(chunk[b].row);
+    // Negatives are items the user has not interacted with, visible history or later (SASRec's rule).
+    std::unordered_set<int64_t> seen(s, s + sessions.length(chunk[b].row));
+    for (int64_t j = 0; j < N; ++j) {
+      int64_t id;
+      do id = pick(rng);
+      while (seen.count(id));
+      negatives[b * N + j] = id;
+    }
+  }
+  return torch::from_blob(negatives.data(), {B, N}, torch::kLong).clone();
+}
+
+EvaluationResult Evaluator::evaluate(const schema::SessionTable& sessions, const Scorer& scorer, const std::string& name) const {
   const auto start = std::chrono::steady_clock::now();
   torch::NoGradGuard no_grad;
   RankingMeter meter(options_.ks);
@@ -117,58 +176,15 @@ EvaluationResult Evaluator::evaluate(const etl::SessionTable& sessions, const Sc
     std::vector<Prediction> chunk(predictions.begin() + start_index, predictions.begin() + end_index);
     auto batch = make_prediction_batch(sessions, chunk, options_.max_length, options_.device);
     auto scores = scorer(batch);
-    const int64_t B = static_cast<int64_t>(chunk.size());
-    const int64_t V = scores.size(1);
-    SEQREC_ASSERT(scores.dim() == 2 && scores.size(0) == B, "scorer returned ", scores.sizes());
-    if (options_.exclude_seen) {
-      // The whole visible history, not only the last max_length items the scorer saw.
-      std::vector<int64_t> rows, cols;
-      for (int64_t b = 0; b < B; ++b) {
-        const int64_t* s = sessions.items_of(chunk[b].row);
-        const int64_t target = s[chunk[b].target];
-        for (int64_t t = 0; t < chunk[b].target; ++t)
-          if (s[t] != target && s[t] >= 0 && s[t] < V) {
-            rows.push_back(b);
-            cols.push_back(s[t]);
-          }
-      }
-      if (!rows.empty()) {
-        scores = scores.clone();
-        auto r = torch::tensor(rows, torch::kLong).to(scores.device());
-        auto c = torch::tensor(cols, torch::kLong).to(scores.device());
-        scores.index_put_({r, c}, -std::numeric_limits<float>::infinity());
-      }
-    }
+    SEQREC_ASSERT(scores.dim() == 2 && scores.size(0) == static_cast<int64_t>(chunk.size()), "scorer returned ", scores.sizes());
+    if (options_.exclude_seen) scores = without_seen(scores, sessions, chunk);
     std::vector<int64_t> ranks;
     if (options_.sampled_negatives > 0) {
-      const int64_t N = options_.sampled_negatives;
-      SEQREC_CHECK(V - kFirstItemId > N, "--sampled-negatives ", N, " needs a catalogue of more items than that (have ",
-                   V - kFirstItemId, ")");
-      std::vector<int64_t> negatives(B * N);
-      std::uniform_int_distribution<int64_t> pick(kFirstItemId, V - 1);
-      for (int64_t b = 0; b < B; ++b) {
-        const int64_t* s = sessions.items_of(chunk[b].row);
-        // Negatives are items the user has not interacted with, visible history or later (SASRec's rule).
-        std::unordered_set<int64_t> seen(s, s + sessions.length(chunk[b].row));
-        for (int64_t j = 0; j < N; ++j) {
-          int64_t id;
-          do id = pick(rng);
-          while (seen.count(id));
-          negatives[b * N + j] = id;
-        }
-      }
-      auto neg = torch::from_blob(negatives.data(), {B, N}, torch::kLong).clone();
-      ranks = sampled_target_ranks(scores, batch.targets, neg);
+      ranks = sampled_target_ranks(scores, batch.targets, sampled_negatives(sessions, chunk, scores.size(1), rng),
+                                   options_.first_item_id);
     } else {
-      ranks = target_ranks(scores, batch.targets);
-      if (recommended.empty()) recommended.assign(V, 0);
-      auto top = scores.topk(std::min(top_k, V), /*dim=*/1);
-      const auto top_ids = std::get<1>(top).to(torch::kCPU).contiguous();
-      const auto top_scores = std::get<0>(top).to(torch::kCPU, torch::kFloat).contiguous();
-      const int64_t* tp = top_ids.data_ptr<int64_t>();
-      const float* sp = top_scores.data_ptr<float>();
-      for (int64_t i = 0; i < top_ids.numel(); ++i)
-        if (sp[i] > -std::numeric_limits<float>::infinity()) recommended[tp[i]] = 1;
+      ranks = target_ranks(scores, batch.targets, options_.first_item_id);
+      mark_recommended(scores, top_k, recommended);
     }
     for (int64_t r : ranks) result.unscorable_targets += r == kMissRank;
     meter.add(ranks);
@@ -177,8 +193,8 @@ EvaluationResult Evaluator::evaluate(const etl::SessionTable& sessions, const Sc
   result.metrics = meter.results();
   if (options_.sampled_negatives == 0 && !recommended.empty()) {
     int64_t covered = 0;
-    for (size_t id = kFirstItemId; id < recommended.size(); ++id) covered += recommended[id];
-    const double catalogue = static_cast<double>(std::max<int64_t>(1, static_cast<int64_t>(recommended.size()) - kFirstItemId));
+    for (size_t id = options_.first_item_id; id < recommended.size(); ++id) covered += recommended[id];
+    const double catalogue = static_cast<double>(std::max<int64_t>(1, static_cast<int64_t>(recommended.size()) - options_.first_item_id));
     result.metrics["coverage@" + std::to_string(top_k)] = covered / catalogue;
   }
   result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

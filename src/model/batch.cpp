@@ -21,7 +21,7 @@ at::Tensor to_tensor(std::vector<int64_t>& data, std::vector<int64_t> shape, c10
 }
 }  // namespace
 
-PrefixBatch make_prefix_batch(const etl::SessionTable& table, const std::vector<int64_t>& rows, int64_t max_length,
+PrefixBatch make_prefix_batch(const schema::SessionTable& table, const std::vector<int64_t>& rows, int64_t max_length,
                               bool hold_out_last, c10::Device device) {
   const int64_t B = static_cast<int64_t>(rows.size());
   int64_t L = 1;
@@ -42,7 +42,7 @@ PrefixBatch make_prefix_batch(const etl::SessionTable& table, const std::vector<
   return {to_tensor(items, {B, L}, device), to_tensor(lengths, {B}, device), to_tensor(targets, {B}, device)};
 }
 
-at::Tensor make_training_batch(const etl::SessionTable& table, const std::vector<int64_t>& rows, int64_t sequence_length,
+at::Tensor make_training_batch(const schema::SessionTable& table, const std::vector<int64_t>& rows, int64_t sequence_length,
                                c10::Device device) {
   const int64_t B = static_cast<int64_t>(rows.size());
   int64_t L = 1;

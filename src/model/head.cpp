@@ -21,7 +21,7 @@ constexpr float kNegInf = -std::numeric_limits<float>::infinity();
 }
 
 NextItemHeadImpl::NextItemHeadImpl(const ModelConfig& c, torch::nn::Embedding item_embedding)
-    : config_(c.head), num_items_(c.num_items), item_embedding_(std::move(item_embedding)) {
+    : config_(c.head), num_items_(c.num_items), first_item_id_(c.first_item_id), item_embedding_(std::move(item_embedding)) {
   const int64_t E = item_embedding_->weight.size(1);
   if (c.head.weight_tying) {
     if (E != c.d_model) projection = register_module("projection", torch::nn::Linear(c.d_model, E));
@@ -34,7 +34,7 @@ NextItemHeadImpl::NextItemHeadImpl(const ModelConfig& c, torch::nn::Embedding it
   }
   if (c.head.output_bias) bias = register_parameter("bias", torch::zeros({c.num_items}));
   reserved_bias = register_buffer("reserved_bias", torch::zeros({c.num_items}));
-  reserved_bias.slice(0, 0, 3).fill_(kNegInf);
+  reserved_bias.slice(0, 0, first_item_id_).fill_(kNegInf);
 }
 
 torch::Tensor NextItemHeadImpl::project(const torch::Tensor& hidden) { return projection ? projection(hidden) : hidden; }
@@ -69,14 +69,14 @@ std::pair<torch::Tensor, torch::Tensor> NextItemHeadImpl::top_k(const torch::Ten
       if (!packed_.items || packed_.sources != sources) {
         torch::Tensor bias_sum = linear_bias;
         if (bias.defined()) bias_sum = bias_sum.defined() ? bias_sum + bias : bias;
-        packed_ = {sources, std::make_shared<PackedItems>(unit(vectors), bias_sum, /*first=*/3)};
+        packed_ = {sources, std::make_shared<PackedItems>(unit(vectors), bias_sum, /*first=*/first_item_id_)};
       }
       packed = packed_.items;
     }
     return packed->top_k(unit(output ? hidden : project(hidden)), static_cast<float>(config_.temperature), k);
   }
   auto scores = logits(hidden);
-  auto [values, ids] = scores.topk(std::min(k, scores.size(1) - 3), /*dim=*/1);
+  auto [values, ids] = scores.topk(std::min(k, scores.size(1) - first_item_id_), /*dim=*/1);
   return {values, ids};
 }
 
@@ -107,7 +107,7 @@ torch::Tensor NextItemHeadImpl::loss(const torch::Tensor& hidden, const torch::T
   if (targets.numel() == 0) return hidden.sum() * 0.0;
   if (config_.loss == "bce") {
     // SASRec: each positive against num_negatives uniform negatives, accidental hits ignored.
-    auto negatives = torch::randint(3, num_items_, {targets.size(0), config_.num_negatives}, step_generator(), targets.options());
+    auto negatives = torch::randint(first_item_id_, num_items_, {targets.size(0), config_.num_negatives}, step_generator(), targets.options());
     auto positive = candidate_logits(hidden, targets.unsqueeze(1)).squeeze(1);
     auto negative = candidate_logits(hidden, negatives);
     auto keep = negatives.ne(targets.unsqueeze(1)).to(negative.dtype());
@@ -120,23 +120,23 @@ torch::Tensor NextItemHeadImpl::loss(const torch::Tensor& hidden, const torch::T
       auto [unique, inverse, counts] = torch::_unique2(targets, /*sorted=*/false, /*return_inverse=*/false, /*return_counts=*/true);
       return sampled_softmax_loss(hidden, targets, unique, (counts.to(hidden.dtype()) / targets.size(0)).log());
     }
-    auto [negatives, log_q] = sample_log_uniform(num_items_, config_.num_negatives, targets.device());
+    auto [negatives, log_q] = sample_log_uniform(num_items_, first_item_id_, config_.num_negatives, targets.device());
     return sampled_softmax_loss(hidden, targets, negatives, log_q.to(hidden.dtype()));
   }
-  // Over the scorable ids only: with label smoothing the -inf logits of ids 0..2 would make the loss infinite.
-  return F::cross_entropy(logits(hidden).slice(1, 3), targets - 3,
+  // Over the scorable ids only: with label smoothing the -inf logits of the reserved ids would make the loss infinite.
+  return F::cross_entropy(logits(hidden).slice(1, first_item_id_), targets - first_item_id_,
                           F::CrossEntropyFuncOptions().label_smoothing(config_.label_smoothing));
 }
 
 namespace {
 /// The scorable history positions of items [B, L] right-padded to lengths [B]: [B, L] bool.
-torch::Tensor history_mask(const torch::Tensor& items, const torch::Tensor& lengths) {
-  return items.gt(2) & torch::arange(items.size(1), items.options()).view({1, -1}).lt(lengths.view({-1, 1}));
+torch::Tensor history_mask(const torch::Tensor& items, const torch::Tensor& lengths, int64_t first_item_id) {
+  return items.ge(first_item_id) & torch::arange(items.size(1), items.options()).view({1, -1}).lt(lengths.view({-1, 1}));
 }
 }  // namespace
 
 torch::Tensor NextItemHeadImpl::add_repeat_bonus(const torch::Tensor& logits, const torch::Tensor& items, const torch::Tensor& lengths) {
-  auto bonus = history_mask(items, lengths).to(logits.dtype()) * config_.repeat_bonus;
+  auto bonus = history_mask(items, lengths, first_item_id_).to(logits.dtype()) * config_.repeat_bonus;
   // scatter (not scatter_add) keeps one bonus per item however often it was seen; padding writes 0 onto id 0.
   auto onto = torch::zeros_like(logits).scatter(1, items, bonus);
   return logits + onto;
@@ -145,7 +145,7 @@ torch::Tensor NextItemHeadImpl::add_repeat_bonus(const torch::Tensor& logits, co
 std::pair<torch::Tensor, torch::Tensor> NextItemHeadImpl::top_k_with_repeats(const torch::Tensor& hidden, const torch::Tensor& items,
                                                                              const torch::Tensor& lengths, int64_t k) {
   const int64_t L = items.size(1);
-  auto real = history_mask(items, lengths);
+  auto real = history_mask(items, lengths, first_item_id_);
   auto same = items.unsqueeze(2).eq(items.unsqueeze(1));                                                  // [B, L, L]
   auto earlier = (same & torch::ones({L, L}, items.options().dtype(torch::kBool)).tril(-1)).any(2);     // a copy sits before
   auto history = (candidate_logits(hidden, items) + config_.repeat_bonus)
@@ -154,16 +154,17 @@ std::pair<torch::Tensor, torch::Tensor> NextItemHeadImpl::top_k_with_repeats(con
   auto in_history = (ids.unsqueeze(2).eq(items.unsqueeze(1)) & real.unsqueeze(1)).any(2);
   auto all_values = torch::cat({values.masked_fill(in_history, kNegInf), history}, 1);
   auto all_ids = torch::cat({ids, items}, 1);
-  auto [best, at] = all_values.topk(std::min(k, num_items_ - 3), 1);
+  auto [best, at] = all_values.topk(std::min(k, num_items_ - first_item_id_), 1);
   return {best, all_ids.gather(1, at)};
 }
 
-std::pair<torch::Tensor, torch::Tensor> sample_log_uniform(int64_t num_items, int64_t num_samples, c10::Device device) {
-  const double range = static_cast<double>(num_items - 3);
+std::pair<torch::Tensor, torch::Tensor> sample_log_uniform(int64_t num_items, int64_t first_item_id, int64_t num_samples,
+                                                           c10::Device device) {
+  const double range = static_cast<double>(num_items - first_item_id);
   auto u = torch::rand({num_samples}, step_generator(), torch::TensorOptions().dtype(torch::kDouble).device(device));
   auto k = (torch::exp(u * std::log(range + 1.0)) - 1.0).floor().clamp(0, range - 1);
   auto p = torch::log((k + 2.0) / (k + 1.0)) / std::log(range + 1.0);
-  return {k.to(torch::kLong) + 3, torch::log(p * static_cast<double>(num_samples)).to(torch::kFloat)};
+  return {k.to(torch::kLong) + first_item_id, torch::log(p * static_cast<double>(num_samples)).to(torch::kFloat)};
 }
 
 torch::Tensor summarize(const torch::Tensor& hidden, const torch::Tensor& padding, const std::string& summary) {

@@ -7,14 +7,14 @@
 
 namespace seqrec::model {
 
-Markov::Markov(const etl::SessionTable& train, int64_t num_items, c10::Device device)
+Markov::Markov(const schema::SessionTable& train, int64_t num_items, int64_t first_item_id, c10::Device device)
     : num_items_(num_items), device_(device), successors_(num_items),
-      tie_break_(detail::popularity_tie_break(train, num_items)) {
+      tie_break_(detail::popularity_tie_break(train, num_items, first_item_id)) {
   std::vector<std::map<int64_t, float>> counts(num_items);
   for (int64_t r = 0; r < train.size(); ++r) {
     const int64_t* s = train.items_of(r);
     for (int64_t t = 0; t + 1 < train.length(r); ++t)
-      if (s[t] >= 0 && s[t] < num_items && s[t + 1] >= 3 && s[t + 1] < num_items) counts[s[t]][s[t + 1]] += 1.0f;
+      if (s[t] >= 0 && s[t] < num_items && s[t + 1] >= first_item_id && s[t + 1] < num_items) counts[s[t]][s[t + 1]] += 1.0f;
   }
   for (int64_t a = 0; a < num_items; ++a) successors_[a].assign(counts[a].begin(), counts[a].end());
 }

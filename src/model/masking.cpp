@@ -143,8 +143,8 @@ RtdBatch make_rtd_batch(const at::Tensor& items, const at::Tensor& masked, const
   return r;
 }
 
-at::Tensor sample_replacements_from_batch(const at::Tensor& items) {
-  auto pool = items.masked_select(items.gt(2));
+at::Tensor sample_replacements_from_batch(const at::Tensor& items, int64_t first_item_id) {
+  auto pool = items.masked_select(items.ge(first_item_id));
   if (pool.numel() == 0) return items.clone();
   auto picks = at::randint(pool.numel(), items.sizes(), step_generator(), items.options());
   return pool.index_select(0, picks.view({-1})).view(items.sizes());

@@ -185,14 +185,15 @@ SEQREC_FROM_JSON(TaskConfig)
 json ModelConfig::to_json() const {
   json tasks_json = json::array();
   for (const auto& t : tasks) tasks_json.push_back(t.to_json());
-  return {{"architecture", architecture}, {"num_items", num_items},   {"d_model", d_model},       {"num_heads", num_heads},
+  return {{"architecture", architecture}, {"num_items", num_items},   {"first_item_id", first_item_id}, {"d_model", d_model},       {"num_heads", num_heads},
           {"num_layers", num_layers},     {"max_length", max_length}, {"dropout", dropout},       {"input", input.to_json()},
           {"masking", masking.to_json()}, {"body", body.to_json()},   {"head", head.to_json()},   {"tasks", tasks_json}};
 }
 
 ModelConfig ModelConfig::from_json_checked(const json& j, const std::string& path, std::vector<std::string>& problems) {
   ModelConfig c;
-  Reader(j, path, problems).read("architecture", c.architecture).read("num_items", c.num_items).read("d_model", c.d_model)
+  Reader(j, path, problems).read("architecture", c.architecture).read("num_items", c.num_items).read("first_item_id", c.first_item_id)
+      .read("d_model", c.d_model)
       .read("num_heads", c.num_heads).read("num_layers", c.num_layers).read("max_length", c.max_length)
       .read("dropout", c.dropout).read_object("input", c.input).read_object("masking", c.masking)
       .read_object("body", c.body).read_object("head", c.head).read_list("tasks", c.tasks).finish();
@@ -240,24 +241,51 @@ ModelConfig ModelConfig::resolved() const {
   return c;
 }
 
+namespace {
+/// The masking scheme after resolution: the architecture's default when none is given.
+std::string resolved_scheme(const ModelConfig& c) {
+  const auto maskings = ModelConfig::valid_maskings(c.architecture);
+  return c.masking.scheme.empty() && !maskings.empty() ? maskings.front() : c.masking.scheme;
+}
+}  // namespace
+
+// Each problem names the config key and, where one exists, its flag: "num_heads (--num-heads) must be >= 1, got 0".
 std::vector<std::string> ModelConfig::problems() const {
   std::vector<std::string> p = parse_problems;
-  const auto maskings = valid_maskings(architecture);
-  if (maskings.empty())
-    p.push_back("architecture '" + architecture + "' is not available; use gpt2, bert, albert, electra, xlnet, transfo_xl, gru, lstm or sasrec");
-  if (num_items < 4) p.push_back("num_items must be >= 4 (3 reserved ids + items), got " + std::to_string(num_items));
-  if (d_model < 1) p.push_back("--d-model must be >= 1");
-  if (num_heads < 1) p.push_back("--heads must be >= 1");
-  if (num_heads >= 1 && d_model % num_heads != 0)
-    p.push_back("--d-model (" + std::to_string(d_model) + ") must be divisible by --heads (" + std::to_string(num_heads) + ")");
-  if ((architecture == "xlnet" || architecture == "transfo_xl") && d_model % 2 != 0)
-    p.push_back("--d-model must be even for the sinusoidal relative positions of " + architecture);
-  if (num_layers < 1) p.push_back("--layers must be >= 1");
-  if (max_length < 2) p.push_back("--max-length must be >= 2");
-  if (dropout < 0 || dropout >= 1) p.push_back("--dropout must be in [0, 1)");
+  shape_problems(p);
+  masking_problems(p);
+  input_problems(p);
+  body_problems(p);
+  head_problems(p);
+  task_problems(p);
+  return p;
+}
 
-  // masking
-  const std::string scheme = masking.scheme.empty() && !maskings.empty() ? maskings.front() : masking.scheme;
+void ModelConfig::shape_problems(std::vector<std::string>& p) const {
+  if (valid_maskings(architecture).empty())
+    p.push_back("architecture (--architecture) '" + architecture + "' is not available; use gpt2, bert, albert, electra, xlnet, transfo_xl, gru, lstm or sasrec");
+  if (first_item_id < schema::kDefaultFirstValueId)
+    p.push_back("first_item_id must be >= " + std::to_string(schema::kDefaultFirstValueId) + " (0 padding, 1 null, 2 OOV), got " +
+                std::to_string(first_item_id));
+  if (num_items <= first_item_id)
+    p.push_back("num_items must exceed first_item_id (" + std::to_string(first_item_id) + " reserved ids + items), got " +
+                std::to_string(num_items));
+  if (d_model < 1) p.push_back("d_model (--d-model) must be >= 1, got " + std::to_string(d_model));
+  if (num_heads < 1) p.push_back("num_heads (--num-heads) must be >= 1, got " + std::to_string(num_heads));
+  if (num_heads >= 1 && d_model % num_heads != 0)
+    p.push_back("d_model (--d-model, " + std::to_string(d_model) + ") must be divisible by num_heads (--num-heads, " +
+                std::to_string(num_heads) + ")");
+  if ((architecture == "xlnet" || architecture == "transfo_xl") && d_model % 2 != 0)
+    p.push_back("d_model (--d-model) must be even for the sinusoidal relative positions of " + architecture + ", got " +
+                std::to_string(d_model));
+  if (num_layers < 1) p.push_back("num_layers (--num-layers) must be >= 1, got " + std::to_string(num_layers));
+  if (max_length < 2) p.push_back("max_length (--max-length) must be >= 2, got " + std::to_string(max_length));
+  if (dropout < 0 || dropout >= 1) p.push_back("dropout (--dropout) must be in [0, 1), got " + std::to_string(dropout));
+}
+
+void ModelConfig::masking_problems(std::vector<std::string>& p) const {
+  const auto maskings = valid_maskings(architecture);
+  const std::string scheme = resolved_scheme(*this);
   if (!one_of(scheme, {"clm", "mlm", "plm", "rtd"}))
     p.push_back("masking.scheme '" + masking.scheme + "' is unknown; use clm, mlm, plm or rtd");
   else if (!maskings.empty() && std::find(maskings.begin(), maskings.end(), scheme) == maskings.end())
@@ -266,8 +294,9 @@ std::vector<std::string> ModelConfig::problems() const {
   if (!(masking.plm_probability > 0 && masking.plm_probability <= 1)) p.push_back("masking.plm_probability must be in (0, 1]");
   if (masking.max_span_length < 1) p.push_back("masking.max_span_length must be >= 1");
   if (masking.rtd_discriminator_weight < 0 || masking.rtd_generator_weight < 0) p.push_back("masking.rtd_*_weight must be >= 0");
+}
 
-  // input
+void ModelConfig::input_problems(std::vector<std::string>& p) const {
   if (input.item_dim < 0) p.push_back("input.item_dim must be >= 0 (0 = d_model)");
   if (!one_of(input.aggregation, {"concat", "sum", "item_multiply"}))
     p.push_back("input.aggregation '" + input.aggregation + "' is unknown; use concat, sum or item_multiply");
@@ -294,15 +323,18 @@ std::vector<std::string> ModelConfig::problems() const {
     if (input.aggregation != "concat" && f.dim > 0 && f.dim != d_model)
       p.push_back(at + ".dim must equal d_model (or 0) with aggregation '" + input.aggregation + "'");
   }
+}
 
-  // body
+void ModelConfig::body_problems(std::vector<std::string>& p) const {
   if (body.inner_size < 0) p.push_back("body.inner_size must be >= 0 (0 = 4 * d_model)");
   if (body.embedding_size < 0) p.push_back("body.embedding_size must be >= 0");
   if (body.generator_layers < 1) p.push_back("body.generator_layers must be >= 1");
   if (body.memory_length < 0 || body.segment_length < 0) p.push_back("body.memory_length and body.segment_length must be >= 0");
   if (!one_of(body.activation, {"gelu", "relu"})) p.push_back("body.activation must be gelu or relu");
+}
 
-  // head
+void ModelConfig::head_problems(std::vector<std::string>& p) const {
+  const std::string scheme = resolved_scheme(*this);
   const bool sasrec_bce = architecture == "sasrec";
   if (!(head.temperature > 0)) p.push_back("head.temperature must be > 0");
   if (head.label_smoothing < 0 || head.label_smoothing >= 1) p.push_back("head.label_smoothing must be in [0, 1)");
@@ -315,8 +347,9 @@ std::vector<std::string> ModelConfig::problems() const {
   if (!std::isfinite(head.repeat_bonus)) p.push_back("head.repeat_bonus must be a finite number");
   if (head.repeat_bonus != 0 && scheme != "clm")
     p.push_back("head.repeat_bonus needs clm masking (the scored history is the items before the prediction)");
+}
 
-  // tasks
+void ModelConfig::task_problems(std::vector<std::string>& p) const {
   for (size_t i = 0; i < tasks.size(); ++i) {
     const auto& t = tasks[i];
     const std::string at = "tasks[" + std::to_string(i) + "]";
@@ -325,7 +358,6 @@ std::vector<std::string> ModelConfig::problems() const {
     if (!one_of(t.summary, {"last", "first", "mean"})) p.push_back(at + ".summary must be last, first or mean");
     if (t.weight < 0) p.push_back(at + ".weight must be >= 0");
   }
-  return p;
 }
 
 }  // namespace seqrec::model

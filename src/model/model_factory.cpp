@@ -5,8 +5,8 @@ namespace seqrec::model {
 
 std::pair<at::Tensor, at::Tensor> SessionModel::next_item_top_k(const at::Tensor& items, const at::Tensor& lengths, int64_t k) {
   auto scores = next_item_scores(items, lengths);
-  // Ids 0..2 score -inf: never among the k' = min(k, num_items - 3) best.
-  auto [values, ids] = scores.topk(std::max<int64_t>(0, std::min(k, scores.size(1) - 3)), /*dim=*/1);
+  // The reserved ids score -inf: never among the k' = min(k, num_items - first_item_id) best.
+  auto [values, ids] = scores.topk(std::max<int64_t>(0, std::min(k, scores.size(1) - config().first_item_id)), /*dim=*/1);
   return {values, ids};
 }
 

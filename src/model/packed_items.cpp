@@ -281,105 +281,132 @@ PackedItems::PackedItems(const at::Tensor& vectors_in, const at::Tensor& bias_in
   if (!half_) packed_ = packed;
 }
 
-std::pair<at::Tensor, at::Tensor> PackedItems::top_k(const at::Tensor& query_in, float temperature, int64_t k) const {
-  SEQREC_ASSERT(query_in.dim() == 2 && query_in.size(1) == dim_ && query_in.device().is_cpu(),
-                "PackedItems::top_k takes CPU queries [B, E]");
-  SEQREC_ASSERT(k > 0 && temperature > 0, "PackedItems::top_k: bad k or temperature");
-  const auto query = query_in.to(at::kFloat).contiguous();
-  const int64_t B = query.size(0), E = dim_;
-  const int64_t scored = std::max<int64_t>(0, num_items_ - first_);
-  const int64_t kk = std::min(k, scored);
-  auto values = at::empty({B, kk}, query.options());
-  auto ids = at::empty({B, kk}, query.options().dtype(at::kLong));
-  if (B == 0 || kk == 0) return {values, ids};
-  const float* q = query.data_ptr<float>();
-  const void* packed = packed_.data_ptr();
-  const float* b = bias_.defined() ? bias_.data_ptr<float>() : nullptr;
-  const bool avx2 = cpu_has_avx2();
+namespace {
+
+/// One top_k call over the packed catalogue: the raw pointers and sizes, then three phases (the half path's slack per
+/// query, the scan of every block into per-thread heaps, each row's final k).
+struct TopKSearch {
+  const float* q;
+  int64_t B, E;
+  const void* packed;
+  const float* bias;    ///< [num_items] or null
+  const float* vectors; ///< the float vectors, for the half path's exact rescoring; else null
+  bool half, avx2;
+  float temperature;
+  int64_t first, num_items, groups, kk;
+  std::vector<float> slack;       ///< per row: how far below the half k-th best a float top-k item can hide
+  std::vector<char> every_item;   ///< per row: a non-finite query, whose bound means nothing: score every item in float
+
+  int64_t scored() const { return std::max<int64_t>(0, num_items - first); }
 
   // Half path: a row's half-precision score (query · half(v) + bias) differs from the float one by at most D =
   // |q|_1 * half_error + the float rounding of both sums, so every item of the float top-k scores within 2D of
   // the half top-k's k-th best (k items score at least that minus D in float). The slack is 3D: margin for the
   // rounding of the threshold itself and of the division by the temperature.
-  std::vector<float> slack(B, 0.0f);
-  std::vector<char> every_item(B, 0);  // a non-finite query: its bound means nothing, score every item in float
-  if (half_) {
+  void bound_half_error(float half_error, float max_abs, float max_abs_bias) {
+    slack.assign(B, 0.0f);
+    every_item.assign(B, 0);
+    if (!half) return;
     for (int64_t r = 0; r < B; ++r) {
       double q1 = 0;
       for (int64_t e = 0; e < E; ++e) q1 += std::fabs(q[r * E + e]);
-      const double magnitude = q1 * max_abs_ + max_abs_bias_;
-      const double bound = q1 * half_error_ + (2.0 * E + 16.0) * std::ldexp(1.0, -24) * magnitude;
+      const double magnitude = q1 * max_abs + max_abs_bias;
+      const double bound = q1 * half_error + (2.0 * E + 16.0) * std::ldexp(1.0, -24) * magnitude;
       every_item[r] = !std::isfinite(q1) || !std::isfinite(bound);
       slack[r] = every_item[r] ? 0.0f : static_cast<float>(3.0 * bound);
     }
   }
 
-  // The catalogue is split into one contiguous part per thread, each with its own heaps, merged at the end.
-  const int64_t groups = packed_.size(0);
-  const int64_t blocks = (groups + kBlockGroups - 1) / kBlockGroups;
-  const int64_t parts = std::max<int64_t>(1, std::min<int64_t>(at::get_num_threads(), blocks));
-  std::vector<std::vector<TopK>> heaps(parts);
-  for (auto& part : heaps)
-    for (int64_t r = 0; r < B; ++r) part.emplace_back(kk, half_, slack[r]);
-  at::parallel_for(0, parts, 1, [&](int64_t p0, int64_t p1) {
+  /// The catalogue split into one contiguous part per thread, each scored into its own heaps: [parts][B].
+  std::vector<std::vector<TopK>> scan() const {
+    const int64_t blocks = (groups + kBlockGroups - 1) / kBlockGroups;
+    const int64_t parts = std::max<int64_t>(1, std::min<int64_t>(at::get_num_threads(), blocks));
+    std::vector<std::vector<TopK>> heaps(parts);
+    for (auto& part : heaps)
+      for (int64_t r = 0; r < B; ++r) part.emplace_back(kk, half, slack[r]);
+    at::parallel_for(0, parts, 1, [&](int64_t p0, int64_t p1) {
+      std::vector<float> scores(B * kBlockGroups * kGroup);
+      for (int64_t p = p0; p < p1; ++p)
+        for (int64_t blk = blocks * p / parts; blk < blocks * (p + 1) / parts; ++blk) scan_block(blk, scores, heaps[p]);
+    });
+    return heaps;
+  }
+
+  void scan_block(int64_t blk, std::vector<float>& scores, std::vector<TopK>& heaps) const {
     const int64_t stride = kBlockGroups * kGroup;
-    std::vector<float> scores(B * stride);
-    for (int64_t p = p0; p < p1; ++p) {
-      for (int64_t blk = blocks * p / parts; blk < blocks * (p + 1) / parts; ++blk) {
-        const int64_t g0 = blk * kBlockGroups, ng = std::min(kBlockGroups, groups - g0);
-        if (half_)
-          score_block<true>(q, B, E, static_cast<const uint16_t*>(packed) + g0 * E * kGroup, ng, scores.data(), stride,
-                            avx2);
-        else
-          score_block<false>(q, B, E, static_cast<const float*>(packed) + g0 * E * kGroup, ng, scores.data(), stride,
-                             avx2);
-        const int64_t j0 = g0 * kGroup, n = std::min(ng * kGroup, scored - j0);  // j: offset from first_
-        for (int64_t r = 0; r < B; ++r) {
-          float* s = scores.data() + r * stride;
-          if (half_) {  // candidates are chosen before the temperature, which only rescales
-            if (b)
-              for (int64_t j = 0; j < n; ++j) s[j] += b[first_ + j0 + j];
-          } else if (b || temperature != 1.0f) {
-            for (int64_t j = 0; j < n; ++j) s[j] = (s[j] + (b ? b[first_ + j0 + j] : 0.0f)) / temperature;
-          }
-          heaps[p][r].offer(s, n, first_ + j0);
-        }
+    const int64_t g0 = blk * kBlockGroups, ng = std::min(kBlockGroups, groups - g0);
+    if (half)
+      score_block<true>(q, B, E, static_cast<const uint16_t*>(packed) + g0 * E * kGroup, ng, scores.data(), stride, avx2);
+    else
+      score_block<false>(q, B, E, static_cast<const float*>(packed) + g0 * E * kGroup, ng, scores.data(), stride, avx2);
+    const int64_t j0 = g0 * kGroup, n = std::min(ng * kGroup, scored() - j0);  // j: offset from first
+    for (int64_t r = 0; r < B; ++r) {
+      float* s = scores.data() + r * stride;
+      if (half) {  // candidates are chosen before the temperature, which only rescales
+        if (bias)
+          for (int64_t j = 0; j < n; ++j) s[j] += bias[first + j0 + j];
+      } else if (bias || temperature != 1.0f) {
+        for (int64_t j = 0; j < n; ++j) s[j] = (s[j] + (bias ? bias[first + j0 + j] : 0.0f)) / temperature;
       }
+      heaps[r].offer(s, n, first + j0);
     }
-  });
+  }
+
+  float exact_score(int64_t r, int64_t id) const {
+    float v = exact_dot(q + r * E, vectors + id * E, E);
+    if (bias) v += bias[id];
+    return temperature != 1.0f ? v / temperature : v;
+  }
+
+  /// Row r's k best, best first: the merged heaps, or (half path) the near candidates rescored in float.
+  std::vector<Scored> best(int64_t r, std::vector<std::vector<TopK>>& heaps) const {
+    const auto parts = static_cast<int64_t>(heaps.size());
+    if (!half) {
+      for (int64_t p = 1; p < parts; ++p) heaps[0][r].merge(heaps[p][r]);
+      return heaps[0][r].sorted();
+    }
+    TopK exact(kk);
+    if (every_item[r]) {
+      for (int64_t id = first; id < num_items; ++id) {
+        const float v = exact_score(r, id);
+        exact.offer(&v, 1, id);
+      }
+      return exact.sorted();
+    }
+    TopK approximate(kk);
+    for (int64_t p = 0; p < parts; ++p) approximate.merge(heaps[p][r]);
+    const float floor = approximate.kth() - slack[r];
+    for (int64_t p = 0; p < parts; ++p)
+      for (const auto& c : heaps[p][r].near())
+        if (c.value >= floor) {
+          const float v = exact_score(r, c.id);
+          exact.offer(&v, 1, c.id);
+        }
+    return exact.sorted();
+  }
+};
+
+}  // namespace
+
+std::pair<at::Tensor, at::Tensor> PackedItems::top_k(const at::Tensor& query_in, float temperature, int64_t k) const {
+  SEQREC_ASSERT(query_in.dim() == 2 && query_in.size(1) == dim_ && query_in.device().is_cpu(),
+                "PackedItems::top_k takes CPU queries [B, E]");
+  SEQREC_ASSERT(k > 0 && temperature > 0, "PackedItems::top_k: bad k or temperature");
+  const auto query = query_in.to(at::kFloat).contiguous();
+  const int64_t B = query.size(0);
+  const int64_t kk = std::min(k, std::max<int64_t>(0, num_items_ - first_));
+  auto values = at::empty({B, kk}, query.options());
+  auto ids = at::empty({B, kk}, query.options().dtype(at::kLong));
+  if (B == 0 || kk == 0) return {values, ids};
+  TopKSearch search{query.data_ptr<float>(), B, dim_, packed_.data_ptr(), bias_.defined() ? bias_.data_ptr<float>() : nullptr,
+                    half_ ? vectors_.data_ptr<float>() : nullptr, half_, cpu_has_avx2(), temperature, first_, num_items_,
+                    packed_.size(0), kk, {}, {}};
+  search.bound_half_error(half_error_, max_abs_, max_abs_bias_);
+  auto heaps = search.scan();
   float* out_v = values.data_ptr<float>();
   int64_t* out_i = ids.data_ptr<int64_t>();
-  const float* vectors = half_ ? vectors_.data_ptr<float>() : nullptr;
-  auto exact_score = [&](int64_t r, int64_t id) {
-    float v = exact_dot(q + r * E, vectors + id * E, E);
-    if (b) v += b[id];
-    return temperature != 1.0f ? v / temperature : v;
-  };
   for (int64_t r = 0; r < B; ++r) {
-    std::vector<Scored> best;
-    if (!half_) {
-      for (int64_t p = 1; p < parts; ++p) heaps[0][r].merge(heaps[p][r]);
-      best = heaps[0][r].sorted();
-    } else {
-      TopK exact(kk);
-      if (every_item[r]) {
-        for (int64_t id = first_; id < num_items_; ++id) {
-          const float v = exact_score(r, id);
-          exact.offer(&v, 1, id);
-        }
-      } else {
-        TopK approximate(kk);
-        for (int64_t p = 0; p < parts; ++p) approximate.merge(heaps[p][r]);
-        const float floor = approximate.kth() - slack[r];
-        for (int64_t p = 0; p < parts; ++p)
-          for (const auto& c : heaps[p][r].near())
-            if (c.value >= floor) {
-              const float v = exact_score(r, c.id);
-              exact.offer(&v, 1, c.id);
-            }
-      }
-      best = exact.sorted();
-    }
+    const auto best = search.best(r, heaps);
     for (int64_t j = 0; j < kk; ++j) {
       out_v[r * kk + j] = best[j].value;
       out_i[r * kk + j] = best[j].id;

@@ -7,11 +7,11 @@
 
 namespace seqrec::model {
 
-Popularity::Popularity(const etl::SessionTable& train, int64_t num_items, c10::Device device) {
+Popularity::Popularity(const schema::SessionTable& train, int64_t num_items, int64_t first_item_id, c10::Device device) {
   std::vector<float> counts(num_items, 0.0f);
   for (int64_t id : train.items)
     if (id >= 0 && id < num_items) counts[id] += 1.0f;
-  for (int64_t id = 0; id < std::min<int64_t>(3, num_items); ++id) counts[id] = -std::numeric_limits<float>::infinity();
+  for (int64_t id = 0; id < std::min(first_item_id, num_items); ++id) counts[id] = -std::numeric_limits<float>::infinity();
   counts_ = at::from_blob(counts.data(), {num_items}, at::kFloat).to(device, false, /*copy=*/true);
 }
 

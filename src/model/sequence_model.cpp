@@ -54,8 +54,8 @@ torch::Tensor SequenceModelImpl::encode(const MaskedBatch& batch, const FeatureM
 }
 
 torch::Tensor SequenceModelImpl::item_loss(const torch::Tensor& hidden, const torch::Tensor& targets) {
-  // Null and OOV targets cannot be predicted (their logits are -inf): they are ignored like padding.
-  auto keep = targets.gt(2);
+  // Null and OOV targets (hashed buckets included) cannot be predicted (their logits are -inf): ignored like padding.
+  auto keep = targets.ge(resolved_.first_item_id);
   auto rows = hidden.reshape({-1, hidden.size(-1)}).index({keep.reshape({-1})});
   return head->loss(rows, targets.masked_select(keep));
 }
@@ -107,7 +107,7 @@ torch::Tensor SequenceModelImpl::rtd_loss(const MaskedBatch& batch, const Featur
   {
     torch::NoGradGuard no_grad;
     if (resolved_.masking.rtd_sample_from_batch) {
-      replacements = sample_replacements_from_batch(batch.inputs);
+      replacements = sample_replacements_from_batch(batch.inputs, resolved_.first_item_id);
     } else {
       auto probabilities = torch::softmax(head->logits(generated.detach()), -1);
       replacements = torch::multinomial(probabilities.reshape({-1, probabilities.size(-1)}), 1, false, step_generator()).view(batch.inputs.sizes());

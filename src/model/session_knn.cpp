@@ -12,9 +12,10 @@
 
 namespace seqrec::model {
 
-SessionKnn::SessionKnn(const etl::SessionTable& train, int64_t num_items, c10::Device device, SessionKnnOptions options)
-    : num_items_(num_items), device_(device), options_(options), items_of_session_(train.size()),
-      sequence_of_session_(train.size()), idf_(num_items, 1.0f), sessions_of_item_(num_items), recency_(train.size()), tie_break_(detail::popularity_tie_break(train, num_items)) {
+SessionKnn::SessionKnn(const schema::SessionTable& train, int64_t num_items, int64_t first_item_id, c10::Device device,
+                       SessionKnnOptions options)
+    : num_items_(num_items), first_item_id_(first_item_id), device_(device), options_(options), items_of_session_(train.size()),
+      sequence_of_session_(train.size()), idf_(num_items, 1.0f), sessions_of_item_(num_items), recency_(train.size()), tie_break_(detail::popularity_tie_break(train, num_items, first_item_id)) {
   SEQREC_CHECK(options_.neighbors > 0 && options_.sample_size > 0, "session kNN needs neighbors and sample size > 0");
   SEQREC_CHECK(options_.prefix_decay >= 0 && options_.neighbor_decay >= 0 && options_.idf >= 0,
                "session kNN decays and idf exponent must be >= 0");
@@ -30,15 +31,15 @@ SessionKnn::SessionKnn(const etl::SessionTable& train, int64_t num_items, c10::D
     std::vector<int64_t> distinct(train.items_of(r), train.items_of(r) + train.length(r));
     std::sort(distinct.begin(), distinct.end());
     distinct.erase(std::unique(distinct.begin(), distinct.end()), distinct.end());
-    distinct.erase(std::remove_if(distinct.begin(), distinct.end(), [&](int64_t id) { return id < 3 || id >= num_items; }),
+    distinct.erase(std::remove_if(distinct.begin(), distinct.end(), [&](int64_t id) { return id < first_item_id || id >= num_items; }),
                    distinct.end());
     for (int64_t id : distinct) sessions_of_item_[id].push_back(r);
     items_of_session_[r] = std::move(distinct);
     for (int64_t i = 0; options_.neighbor_decay > 0 && i < train.length(r); ++i)
-      if (train.items_of(r)[i] >= 3 && train.items_of(r)[i] < num_items) sequence_of_session_[r].push_back(train.items_of(r)[i]);
+      if (train.items_of(r)[i] >= first_item_id && train.items_of(r)[i] < num_items) sequence_of_session_[r].push_back(train.items_of(r)[i]);
   }
   if (options_.idf > 0)
-    for (int64_t id = 3; id < num_items; ++id)
+    for (int64_t id = first_item_id; id < num_items; ++id)
       if (!sessions_of_item_[id].empty())
         idf_[id] = static_cast<float>(std::pow(
             std::log(static_cast<double>(train.size()) / static_cast<double>(sessions_of_item_[id].size())), options_.idf));
@@ -50,7 +51,7 @@ std::vector<float> SessionKnn::session_scores(const int64_t* items, int64_t leng
   // Prefix item -> (its latest position's weight, that position).
   std::unordered_map<int64_t, std::pair<float, int64_t>> weight;
   for (int64_t i = 0; i < length; ++i)
-    if (items[i] >= 3 && items[i] < num_items_)
+    if (items[i] >= first_item_id_ && items[i] < num_items_)
       weight[items[i]] = {options_.prefix_decay > 0
                               ? static_cast<float>(std::exp(-static_cast<double>(length - 1 - i) / options_.prefix_decay))
                               : static_cast<float>(i + 1) / static_cast<float>(length),
@@ -136,8 +137,8 @@ at::Tensor mix_with_knn(const at::Tensor& model_scores, const at::Tensor& knn_di
   SEQREC_CHECK(model_scores.sizes() == knn_distribution.sizes(), "model scores ", model_scores.sizes(),
                " and kNN distribution ", knn_distribution.sizes(), " differ in shape");
   auto mixed = at::softmax(model_scores, 1) * (1.0 - weight) + knn_distribution.to(model_scores.device()) * weight;
-  mixed.slice(1, 0, 3).fill_(-std::numeric_limits<float>::infinity());
-  return mixed;
+  // What the model cannot score (the reserved ids) stays unscorable.
+  return mixed.masked_fill(model_scores.isneginf(), -std::numeric_limits<float>::infinity());
 }
 
 }  // namespace seqrec::model

@@ -56,6 +56,7 @@ std::string Schema::fingerprint() const {
     mix(c.dtype);
     mix(c.is_list ? "list" : "scalar");
     mix(std::to_string(c.cardinality));
+    if (c.first_value_id != kDefaultFirstValueId) mix("first " + std::to_string(c.first_value_id));  // older fingerprints stay valid
   }
   char buf[17];
   std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h));
@@ -67,6 +68,7 @@ json Schema::to_json() const {
   for (const auto& c : columns) {
     json j = {{"name", c.name}, {"dtype", c.dtype}, {"is_list", c.is_list}, {"tags", c.tags}};
     if (c.cardinality > 0) j["int_domain"] = {{"min", 0}, {"max", c.cardinality - 1}};
+    if (c.cardinality > 0) j["first_value_id"] = c.first_value_id;
     if (c.is_list) j["value_count"] = {{"min", c.min_length}, {"max", c.max_length}};
     if (c.embedding_size > 0) j["embedding_size"] = c.embedding_size;
     cols.push_back(j);
@@ -87,6 +89,7 @@ Schema Schema::from_json(const json& j) {
     c.is_list = jc.value("is_list", false);
     c.tags = jc.value("tags", std::vector<std::string>{});
     if (jc.contains("int_domain")) c.cardinality = jc["int_domain"].at("max").get<int64_t>() + 1;
+    c.first_value_id = jc.value("first_value_id", kDefaultFirstValueId);
     if (jc.contains("value_count")) {
       c.min_length = jc["value_count"].at("min").get<int64_t>();
       c.max_length = jc["value_count"].at("max").get<int64_t>();

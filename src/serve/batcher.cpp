@@ -14,7 +14,7 @@ int64_t micros_between(DynamicBatcher::Clock::time_point a, DynamicBatcher::Cloc
 }  // namespace
 
 struct DynamicBatcher::Job {
-  etl::SessionTable sessions;
+  schema::SessionTable sessions;
   PredictOptions options;
   Clock::time_point enqueued;
   Clock::time_point deadline;
@@ -42,7 +42,7 @@ void DynamicBatcher::stop() {
     if (w.joinable()) w.join();
 }
 
-BatchedResult DynamicBatcher::run(etl::SessionTable sessions, const PredictOptions& options, Clock::time_point deadline) {
+BatchedResult DynamicBatcher::run(schema::SessionTable sessions, const PredictOptions& options, Clock::time_point deadline) {
   auto job = std::make_shared<Job>();
   job->sessions = std::move(sessions);
   job->options = options;
@@ -109,7 +109,7 @@ void DynamicBatcher::execute(const std::vector<std::shared_ptr<Job>>& jobs) {
       live.push_back(job);
   }
   if (live.empty()) return;
-  etl::SessionTable merged;
+  schema::SessionTable merged;
   std::vector<PredictOptions> per_session;
   for (const auto& job : live) {
     const auto& t = job->sessions;

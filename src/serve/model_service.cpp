@@ -1,9 +1,10 @@
 #include "seqrec/serve/model_service.h"
 
+#include <algorithm>
+#include <charconv>
 #include <unordered_map>
 
 #include "seqrec/common/error.h"
-#include "seqrec/etl/timestamp.h"
 
 namespace seqrec::serve {
 
@@ -16,7 +17,7 @@ const char* kOutputSessionId = "session_id";
 const char* kOutputItemIds = "item_ids";
 const char* kOutputScores = "item_id_scores";
 
-ServiceOptions resolve(ServiceOptions options, const BundleManifest& manifest) {
+ServiceOptions resolve(ServiceOptions options, const artifacts::BundleManifest& manifest) {
   if (options.model_name.empty()) options.model_name = manifest.model_name.empty() ? "seqrec" : manifest.model_name;
   if (options.model_version.empty()) options.model_version = "1";
   return options;
@@ -26,23 +27,27 @@ int64_t micros_since(Clock::time_point start) {
   return std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - start).count();
 }
 
-// A request's column as text, one entry per row: BYTES as they are, integers in decimal (so 42 and "42" are the
-// same raw id, as they are in a CSV file the workflow was fitted on).
-std::vector<std::string> as_strings(const InferTensor& t) {
-  if (tensor_kind(t.datatype, t.name) == TensorKind::kBytes) return t.bytes;
-  if (tensor_kind(t.datatype, t.name) == TensorKind::kInt) {
-    std::vector<std::string> out;
-    out.reserve(t.ints.size());
-    for (int64_t v : t.ints) out.push_back(std::to_string(v));
-    return out;
+// A request's column as text, one entry per row, for the ETL's parser: BYTES as they are, integers in decimal (so 42
+// and "42" are the same raw id, as they are in a CSV file the workflow was fitted on), floats as the shortest text that
+// reads back to the same double.
+std::vector<std::string> as_text(const InferTensor& t) {
+  std::vector<std::string> out;
+  switch (tensor_kind(t.datatype, t.name)) {
+    case TensorKind::kBytes: return t.bytes;
+    case TensorKind::kInt:
+      out.reserve(t.ints.size());
+      for (int64_t v : t.ints) out.push_back(std::to_string(v));
+      return out;
+    case TensorKind::kFloat:
+      out.reserve(t.floats.size());
+      for (double v : t.floats) {
+        char buffer[32];
+        auto [end, ec] = std::to_chars(buffer, buffer + sizeof(buffer), v);
+        out.emplace_back(buffer, end);
+      }
+      return out;
   }
-  throw ServeError(400, "input '" + t.name + "' has datatype " + t.datatype + "; ids must be BYTES or integers");
-}
-
-std::vector<int64_t> as_ints(const InferTensor& t) {
-  if (tensor_kind(t.datatype, t.name) != TensorKind::kInt)
-    throw ServeError(400, "input '" + t.name + "' has datatype " + t.datatype + "; expected an integer type such as INT64");
-  return t.ints;
+  return out;
 }
 
 int64_t int_parameter(const json& parameters, const char* name, int64_t fallback) {
@@ -61,7 +66,7 @@ bool bool_parameter(const json& parameters, const char* name, bool fallback) {
 
 }  // namespace
 
-ModelService::ModelService(std::shared_ptr<const Predictor> predictor, ServiceOptions options, BundleManifest manifest)
+ModelService::ModelService(std::shared_ptr<const Predictor> predictor, ServiceOptions options, artifacts::BundleManifest manifest)
     : predictor_(std::move(predictor)),
       options_(resolve(std::move(options), manifest)),
       manifest_(std::move(manifest)),
@@ -89,14 +94,9 @@ void ModelService::require_model(const std::string& name, const std::string& ver
 }
 
 std::vector<std::pair<std::string, std::string>> ModelService::input_columns() const {
-  const auto& c = predictor_->workflow().options().columns;
-  std::vector<std::pair<std::string, std::string>> columns = {{c.session, "BYTES"}, {c.item, "BYTES"}};
-  if (c.date_parts.empty()) {
-    columns.emplace_back(c.timestamp, "INT64");
-  } else {
-    for (const auto& part : c.date_parts) columns.emplace_back(part, "INT64");
-  }
-  if (!c.order.empty()) columns.emplace_back(c.order, "INT64");
+  std::vector<std::pair<std::string, std::string>> columns;
+  for (const auto& c : predictor_->workflow().input().columns)
+    columns.emplace_back(c.name, c.dtype == etl::DType::kString ? "BYTES" : c.dtype == etl::DType::kFloat64 ? "FP32" : "INT64");
   return columns;
 }
 
@@ -147,35 +147,27 @@ json ModelService::model_config() const {
             {"format_version", manifest_.format_version}}}};
 }
 
-std::vector<etl::Event> ModelService::events_from_inputs(const std::vector<InferTensor>& inputs) const {
-  const auto& c = predictor_->workflow().options().columns;
-  // Raw column names first; the canonical Merlin names are accepted for a workflow fitted on other names.
-  std::unordered_map<std::string, std::string> role_of = {
-      {"session_id", "session"}, {"item_id", "item"}, {"timestamp", "timestamp"}};
-  role_of[c.session] = "session";
-  role_of[c.item] = "item";
-  if (c.date_parts.empty()) {
-    role_of[c.timestamp] = "timestamp";
-  } else {
-    role_of.erase("timestamp");
-    for (size_t k = 0; k < c.date_parts.size(); ++k) role_of[c.date_parts[k]] = "date" + std::to_string(k);
-  }
-  if (!c.order.empty()) role_of[c.order] = "order";
-
-  std::unordered_map<std::string, const InferTensor*> by_role;
+etl::Frame ModelService::raw_frame_from_inputs(const std::vector<InferTensor>& inputs) const {
+  const auto& workflow = predictor_->workflow();
+  const etl::InputSpec request = workflow.request_input();
+  // Each tensor is one raw input column, under the workflow's name or its Merlin alias (session_id, ...).
+  std::vector<std::pair<std::string, std::vector<std::string>>> columns;
+  std::unordered_map<std::string, std::string> given_as;  // input column -> the tensor that gave it
   int64_t rows = -1;
   std::string first_name;
   for (const auto& t : inputs) {
-    auto it = role_of.find(t.name);
-    if (it == role_of.end()) {
+    const etl::InputColumn* column = nullptr;
+    for (const auto& c : request.columns)
+      if (c.name == t.name || std::find(c.aliases.begin(), c.aliases.end(), t.name) != c.aliases.end()) column = &c;
+    if (column == nullptr) {
       std::string known;
       for (const auto& [name, type] : input_columns()) known += (known.empty() ? "" : ", ") + name;
       throw ServeError(400, "unknown input '" + t.name + "'; this model takes " + known);
     }
-    if (by_role.count(it->second)) throw ServeError(400, "input '" + t.name + "' is given twice (or under two names)");
-    by_role[it->second] = &t;
-    const bool column = t.shape.size() == 1 || (t.shape.size() == 2 && t.shape[1] == 1);
-    if (!column)
+    if (given_as.count(column->name)) throw ServeError(400, "input '" + t.name + "' is given twice (or under two names)");
+    given_as[column->name] = t.name;
+    const bool one_column = t.shape.size() == 1 || (t.shape.size() == 2 && t.shape[1] == 1);
+    if (!one_column)
       throw ServeError(400, "input '" + t.name + "' must be one 1-D tensor with one row per event, got shape of rank " +
                                 std::to_string(t.shape.size()));
     check_tensor_shape(t);
@@ -186,56 +178,38 @@ std::vector<etl::Event> ModelService::events_from_inputs(const std::vector<Infer
       throw ServeError(400, "ragged inputs: '" + t.name + "' has " + std::to_string(t.shape[0]) + " rows but '" + first_name +
                                 "' has " + std::to_string(rows) + "; give every column one row per event");
     }
+    if (tensor_kind(t.datatype, t.name) == TensorKind::kFloat && column->dtype != etl::DType::kFloat64)
+      throw ServeError(400, "input '" + t.name + "' has datatype " + t.datatype + "; " +
+                                (column->dtype == etl::DType::kTimestamp ? "send timestamps as INT64 or BYTES"
+                                                                         : "ids must be BYTES or integers"));
+    columns.emplace_back(column->name, as_text(t));
   }
-  if (!by_role.count("session") || !by_role.count("item"))
-    throw ServeError(400, "inputs '" + c.session + "' and '" + c.item + "' are required (one row per event)");
-  if (rows == 0) throw ServeError(400, "the request holds no events");
+  if (rows == 0 || rows < 0) throw ServeError(400, "the request holds no events");
   if (rows > options_.max_events_per_request)
     throw ServeError(400, "the request is too large: " + std::to_string(rows) + " events, the limit is " +
                               std::to_string(options_.max_events_per_request));
-  for (int k = 0; k < static_cast<int>(c.date_parts.size()); ++k)
-    if (!by_role.count("date" + std::to_string(k))) throw ServeError(400, "input '" + c.date_parts[k] + "' is required");
-
-  const auto sessions = as_strings(*by_role["session"]);
-  auto items = as_strings(*by_role["item"]);
-  std::vector<int64_t> order(rows);
-  for (int64_t i = 0; i < rows; ++i) order[i] = i + 1;
-  if (by_role.count("order")) order = as_ints(*by_role["order"]);
-  std::vector<etl::Event> events(rows);
-  for (int64_t i = 0; i < rows; ++i) {
-    if (sessions[i].empty()) throw ServeError(400, "input '" + by_role["session"]->name + "' row " + std::to_string(i) + ": empty session id");
-    events[i].session = sessions[i];
-    events[i].item = std::move(items[i]);
-    events[i].order = order[i];
-  }
-  if (!c.date_parts.empty()) {
-    // The same arithmetic as etl::read_events for date-only data: the day, plus the click order as seconds.
-    std::vector<int64_t> ymd[3];
-    for (int k = 0; k < 3; ++k) ymd[k] = as_ints(*by_role["date" + std::to_string(k)]);
-    for (int64_t i = 0; i < rows; ++i) {
-      if (ymd[1][i] < 1 || ymd[1][i] > 12 || ymd[2][i] < 1 || ymd[2][i] > 31)
-        throw ServeError(400, "row " + std::to_string(i) + ": not a valid month/day: " + std::to_string(ymd[1][i]) + "/" +
-                                  std::to_string(ymd[2][i]));
-      events[i].timestamp_ms = etl::days_from_civil(ymd[0][i], static_cast<unsigned>(ymd[1][i]), static_cast<unsigned>(ymd[2][i])) *
-                                   etl::kMillisPerDay +
-                               (c.order.empty() ? 0 : order[i] * 1000);
+  const auto& roles = workflow.options().columns;
+  for (const auto& c : request.columns) {
+    if (given_as.count(c.name) || !c.required) continue;
+    // Without a click-order column the events' order in the request is their order; without a timestamp they
+    // are at time 0, in that order.
+    if (c.name == roles.order || (c.name == roles.timestamp && c.dtype == etl::DType::kTimestamp)) {
+      std::vector<std::string> values(rows, c.format == etl::TimestampFormat::kIso8601 ? "1970-01-01T00:00:00Z" : "0");
+      if (c.name == roles.order)
+        for (int64_t i = 0; i < rows; ++i) values[i] = std::to_string(i + 1);
+      columns.emplace_back(c.name, std::move(values));
+      continue;
     }
-  } else if (by_role.count("timestamp")) {
-    // Timestamps go through the ETL's parser with the fitted format, so seconds, milliseconds and ISO-8601
-    // mean online what they meant offline.
-    const InferTensor& t = *by_role["timestamp"];
-    if (tensor_kind(t.datatype, t.name) == TensorKind::kFloat)
-      throw ServeError(400, "input '" + t.name + "' has datatype " + t.datatype + "; send timestamps as INT64 or BYTES");
-    const auto texts = as_strings(t);
-    for (int64_t i = 0; i < rows; ++i) {
-      auto ms = etl::parse_timestamp_ms(texts[i], c.timestamp_format);
-      if (!ms)
-        throw ServeError(400, "input '" + t.name + "' row " + std::to_string(i) + ": cannot parse '" + texts[i].substr(0, 64) +
-                                  "' as a timestamp (" + etl::to_string(c.timestamp_format) + ")");
-      events[i].timestamp_ms = *ms;
-    }
+    std::string names = "'" + c.name + "'";
+    for (const auto& a : c.aliases) names += " or '" + a + "'";
+    throw ServeError(400, "input " + names + " is required (one row per event)");
   }
-  return events;
+  // From here the request takes the ETL's road: the same text parsing, then the fitted steps.
+  try {
+    return workflow.raw_frame(columns);
+  } catch (const InvalidInput& e) {
+    throw ServeError(400, e.what());
+  }
 }
 
 InferResponse ModelService::infer(const InferRequest& request) {
@@ -260,7 +234,12 @@ InferResponse ModelService::infer(const InferRequest& request) {
     binary[k] = o.binary_output;
   }
 
-  auto sessions = predictor_->workflow().transform_events(events_from_inputs(request.inputs));
+  etl::SessionTable sessions;
+  try {
+    sessions = predictor_->workflow().transform_frame(raw_frame_from_inputs(request.inputs));
+  } catch (const InvalidInput& e) {  // a value the fitted steps refuse (a month 13): the caller's to fix
+    throw ServeError(400, e.what());
+  }
   const int64_t input_us = micros_since(started);
   const auto deadline = started + std::chrono::milliseconds(options_.request_timeout_ms);
   auto result = batcher_.run(std::move(sessions), options, deadline);

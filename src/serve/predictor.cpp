@@ -13,8 +13,8 @@
 #include "seqrec/model/batch.h"
 #include "seqrec/model/ensemble.h"
 #include "seqrec/schema/schema.h"
-#include "seqrec/serve/bundle.h"
-#include "seqrec/train/checkpoint.h"
+#include "seqrec/export/bundle.h"
+#include "seqrec/export/checkpoint.h"
 
 namespace seqrec::serve {
 
@@ -34,20 +34,20 @@ Predictor::Predictor(etl::Workflow workflow, std::shared_ptr<model::SessionModel
 Predictor Predictor::load(const std::filesystem::path& data_dir, const std::filesystem::path& checkpoint, c10::Device device) {
   auto workflow = etl::Workflow::load(data_dir / "workflow");
   auto schema_path = data_dir / "schema.json";
-  auto loaded = train::load_checkpoint(checkpoint, device);
-  train::check_schema_matches(loaded.meta, schema::Schema::load(schema_path).fingerprint(), checkpoint, schema_path);
+  auto loaded = artifacts::load_checkpoint(checkpoint, device);
+  artifacts::check_schema_matches(loaded.meta, schema::Schema::load(schema_path).fingerprint(), checkpoint, schema_path);
   return Predictor(std::move(workflow), loaded.model, device);
 }
 
 Predictor Predictor::load_bundle(const std::filesystem::path& bundle, c10::Device device) {
-  auto manifest = verify_bundle(bundle);
-  auto workflow = etl::Workflow::load(bundle / bundle_paths::kWorkflow);
-  const auto model_path = bundle / bundle_paths::kModel;
-  auto loaded = train::load_checkpoint(model_path, device);
-  train::check_schema_matches(loaded.meta, manifest.data_fingerprint, model_path, bundle / bundle_paths::kManifest);
+  auto manifest = artifacts::verify_bundle(bundle);
+  auto workflow = etl::Workflow::load(bundle / artifacts::bundle_paths::kWorkflow);
+  const auto model_path = bundle / artifacts::bundle_paths::kModel;
+  auto loaded = artifacts::load_checkpoint(model_path, device);
+  artifacts::check_schema_matches(loaded.meta, manifest.data_fingerprint, model_path, bundle / artifacts::bundle_paths::kManifest);
   Predictor predictor(std::move(workflow), loaded.model, device);
   for (const auto& name : manifest.ensemble)
-    predictor.add_ensemble_member(bundle / name, manifest.data_fingerprint, bundle / bundle_paths::kManifest);
+    predictor.add_ensemble_member(bundle / name, manifest.data_fingerprint, bundle / artifacts::bundle_paths::kManifest);
   if (manifest.hybrid.contains("sknn_weight")) {
     // Keys a bundle lacks (older bundles had only the first two) keep the defaults.
     const auto& h = manifest.hybrid;
@@ -57,24 +57,25 @@ Predictor Predictor::load_bundle(const std::filesystem::path& bundle, c10::Devic
     knn.prefix_decay = h.value("sknn_prefix_decay", knn.prefix_decay);
     knn.neighbor_decay = h.value("sknn_neighbor_decay", knn.neighbor_decay);
     knn.idf = h.value("sknn_idf", knn.idf);
-    predictor.set_knn_hybrid(etl::read_sessions(bundle / bundle_paths::kKnnSessions), h.at("sknn_weight").get<double>(), knn);
+    predictor.set_knn_hybrid(schema::read_sessions(bundle / artifacts::bundle_paths::kKnnSessions), h.at("sknn_weight").get<double>(), knn);
   }
   return predictor;
 }
 
 void Predictor::add_ensemble_member(const std::filesystem::path& checkpoint, const std::string& data_fingerprint,
                                     const std::filesystem::path& schema_source) {
-  auto member = train::load_checkpoint(checkpoint, device_);
-  train::check_schema_matches(member.meta, data_fingerprint, checkpoint, schema_source);
+  auto member = artifacts::load_checkpoint(checkpoint, device_);
+  artifacts::check_schema_matches(member.meta, data_fingerprint, checkpoint, schema_source);
   model::check_ensemble_member(*model_, *member.model, "ensemble member " + checkpoint.string());
   member.model->to(device_);
   member.model->eval();
   ensemble_.push_back(member.model);
 }
 
-void Predictor::set_knn_hybrid(const etl::SessionTable& train, double weight, model::SessionKnnOptions options) {
+void Predictor::set_knn_hybrid(const schema::SessionTable& train, double weight, model::SessionKnnOptions options) {
   SEQREC_CHECK(weight >= 0 && weight <= 1, "the kNN weight of a hybrid must be in [0, 1], got ", weight);
-  knn_ = std::make_shared<const model::SessionKnn>(train, model_->config().num_items, device_, options);
+  knn_ = std::make_shared<const model::SessionKnn>(train, model_->config().num_items, model_->config().first_item_id, device_,
+                                                 options);
   knn_weight_ = weight;
 }
 
@@ -87,11 +88,11 @@ std::vector<Recommendation> Predictor::predict(std::vector<etl::Event> events, c
   return predict(sessions, std::vector<PredictOptions>(sessions.size(), options));
 }
 
-std::vector<Recommendation> Predictor::predict(const etl::SessionTable& sessions, int64_t k) const {
+std::vector<Recommendation> Predictor::predict(const schema::SessionTable& sessions, int64_t k) const {
   return predict(sessions, std::vector<PredictOptions>(sessions.size(), PredictOptions{k, false}));
 }
 
-std::vector<Recommendation> Predictor::predict(const etl::SessionTable& sessions,
+std::vector<Recommendation> Predictor::predict(const schema::SessionTable& sessions,
                                                const std::vector<PredictOptions>& per_session) const {
   SEQREC_ASSERT(static_cast<int64_t>(per_session.size()) == sessions.size(), "one PredictOptions per session");
   for (const auto& o : per_session) SEQREC_CHECK(o.top_k > 0, "--top-k must be > 0, got ", o.top_k);

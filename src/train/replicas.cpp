@@ -113,7 +113,7 @@ void Replicas::worker_loop(int replica) {
   }
 }
 
-double Replicas::backward(const etl::SessionTable& table, const std::vector<int64_t>& rows, double scale, uint64_t seed) {
+double Replicas::backward(const schema::SessionTable& table, const std::vector<int64_t>& rows, double scale, uint64_t seed) {
   const int count = size();
   for (auto& s : shards_) s.clear();
   // Round-robin keeps the shards' lengths, and so their work, alike in a batch of mixed lengths.

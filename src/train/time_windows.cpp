@@ -7,7 +7,7 @@
 #include "seqrec/common/io.h"
 #include "seqrec/common/runtime.h"
 #include "seqrec/model/session_model.h"
-#include "seqrec/train/checkpoint.h"
+#include "seqrec/export/checkpoint.h"
 
 namespace seqrec::train {
 
@@ -47,14 +47,14 @@ TimeWindowsResult run_time_windows(const std::filesystem::path& data_dir, const 
   TimeWindowsResult result;
   size_t count = windows.size() - 1;
   if (window_options.max_windows > 0) count = std::min<size_t>(count, window_options.max_windows);
-  const etl::SessionTable no_valid;
+  const schema::SessionTable no_valid;
   for (size_t t = 0; t < count; ++t) {
     std::fprintf(stderr, "[train] window %s -> evaluate on %s/%s\n", windows[t].c_str(), windows[t + 1].c_str(),
                  window_options.eval_split.c_str());
-    auto train = etl::read_sessions(sessions_dir / windows[t] / "train");
+    auto train = schema::read_sessions(sessions_dir / windows[t] / "train");
     auto fitted = trainer.fit(model, train, no_valid, run_dir / windows[t], schema_fingerprint);
     model->eval();
-    auto next = etl::read_sessions(sessions_dir / windows[t + 1] / window_options.eval_split);
+    auto next = schema::read_sessions(sessions_dir / windows[t + 1] / window_options.eval_split);
     WindowResult w{windows[t], windows[t + 1], {}, fitted.seconds};
     w.evaluation = evaluator.evaluate(next, [&](const model::PrefixBatch& b) { return model->next_item_scores(b.items, b.lengths); },
                                       windows[t + 1]);
@@ -62,8 +62,8 @@ TimeWindowsResult run_time_windows(const std::filesystem::path& data_dir, const 
   }
   for (const auto& w : result.windows)
     for (const auto& [name, value] : w.evaluation.metrics) result.average[name] += value / result.windows.size();
-  CheckpointMeta meta{model_config, schema_fingerprint, train_options.to_json()};
-  save_checkpoint(run_dir / "checkpoint.pt", *model, meta);
+  artifacts::CheckpointMeta meta{model_config, schema_fingerprint, train_options.to_json()};
+  artifacts::save_checkpoint(run_dir / "checkpoint.pt", *model, meta);
   write_text_file_atomic(run_dir / "windows.json", result.to_json().dump(2) + "\n");
   return result;
 }

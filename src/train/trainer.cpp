@@ -10,6 +10,8 @@
 #include <cstdlib>
 #include <cstdio>
 #include <fstream>
+#include <functional>
+#include <limits>
 #include <numeric>
 #include <optional>
 #include <random>
@@ -21,7 +23,7 @@
 #include "seqrec/metrics/evaluator.h"
 #include "seqrec/model/batch.h"
 #include "seqrec/model/session_model.h"
-#include "seqrec/train/checkpoint.h"
+#include "seqrec/export/checkpoint.h"
 #include "seqrec/train/fused_adam.h"
 #include "seqrec/train/lr_schedule.h"
 #include "seqrec/train/replicas.h"
@@ -37,7 +39,7 @@ extern "C" void handle_stop_signal(int signal_number) { g_stop_signal = signal_n
 /// The order of training rows in `epoch`: a function of (seed, epoch) only, so a resumed run sees the same.
 /// With `bucket`, rows of similar length share batches (sorted within windows of 64 batches, then the full
 /// batches shuffled): less padding, the same randomness for a given seed.
-std::vector<int64_t> epoch_order(std::vector<int64_t> rows, uint64_t seed, int64_t epoch, const etl::SessionTable& table,
+std::vector<int64_t> epoch_order(std::vector<int64_t> rows, uint64_t seed, int64_t epoch, const schema::SessionTable& table,
                                  int64_t batch_size, bool bucket) {
   std::mt19937_64 rng(seed * 1000003ULL + static_cast<uint64_t>(epoch) + 1);
   std::shuffle(rows.begin(), rows.end(), rng);
@@ -174,27 +176,27 @@ void TrainOptions::update_from_json(const nlohmann::json& j, const std::string& 
 
 std::vector<std::string> TrainOptions::problems() const {
   std::vector<std::string> p;
-  if (optimizer != "adamw" && optimizer != "adam") p.push_back("--optimizer must be adamw or adam, got '" + optimizer + "'");
+  if (optimizer != "adamw" && optimizer != "adam") p.push_back("optimizer (--optimizer) must be adamw or adam, got '" + optimizer + "'");
   if (schedule != "constant" && schedule != "linear" && schedule != "cosine")
-    p.push_back("--schedule must be constant, linear or cosine, got '" + schedule + "'");
+    p.push_back("schedule (--schedule) must be constant, linear or cosine, got '" + schedule + "'");
   if (valid_protocol != "last-item" && valid_protocol != "every-prefix" && valid_protocol != "leave-one-out")
-    p.push_back("--valid-protocol must be last-item, every-prefix or leave-one-out, got '" + valid_protocol + "'");
-  if (precision != "fp32" && precision != "bf16") p.push_back("--precision must be fp32 or bf16, got '" + precision + "'");
-  if (epochs < 1 && max_steps < 1) p.push_back("--epochs must be >= 1 (or give --max-steps)");
-  if (max_steps < 0) p.push_back("--max-steps must be >= 0");
-  if (max_seconds < 0) p.push_back("--max-seconds must be >= 0 (0 = no budget)");
-  if (batch_size < 1) p.push_back("--batch-size must be >= 1");
-  if (accumulation_steps < 1) p.push_back("--accumulation-steps must be >= 1");
-  if (replicas < 0) p.push_back("--replicas must be >= 0 (0 = automatic)");
-  if (!(learning_rate > 0)) p.push_back("--lr must be > 0");
-  if (weight_decay < 0) p.push_back("--weight-decay must be >= 0");
-  if (warmup_steps < 0) p.push_back("--warmup-steps must be >= 0");
-  if (clip_grad_norm < 0) p.push_back("--clip-grad-norm must be >= 0 (0 = off)");
+    p.push_back("valid_protocol (--valid-protocol) must be last-item, every-prefix or leave-one-out, got '" + valid_protocol + "'");
+  if (precision != "fp32" && precision != "bf16") p.push_back("precision (--precision) must be fp32 or bf16, got '" + precision + "'");
+  if (epochs < 1 && max_steps < 1) p.push_back("epochs (--epochs) must be >= 1 (or give max_steps, --max-steps), got " + std::to_string(epochs));
+  if (max_steps < 0) p.push_back("max_steps (--max-steps) must be >= 0");
+  if (max_seconds < 0) p.push_back("max_seconds (--max-seconds) must be >= 0 (0 = no budget)");
+  if (batch_size < 1) p.push_back("batch_size (--batch-size) must be >= 1, got " + std::to_string(batch_size));
+  if (accumulation_steps < 1) p.push_back("accumulation_steps (--accumulation-steps) must be >= 1");
+  if (replicas < 0) p.push_back("replicas (--replicas) must be >= 0 (0 = automatic)");
+  if (!(learning_rate > 0)) p.push_back("learning_rate (--learning-rate) must be > 0");
+  if (weight_decay < 0) p.push_back("weight_decay (--weight-decay) must be >= 0");
+  if (warmup_steps < 0) p.push_back("warmup_steps (--warmup-steps) must be >= 0");
+  if (clip_grad_norm < 0) p.push_back("clip_grad_norm (--clip-grad-norm) must be >= 0 (0 = off)");
   if (eval_every < 0 || log_every < 0 || checkpoint_every < 0 || patience < 0)
-    p.push_back("--eval-every, --log-every, --checkpoint-every and --patience must be >= 0");
-  if (ks.empty()) p.push_back("--k needs at least one value");
+    p.push_back("eval_every, log_every, checkpoint_every and patience (--eval-every, ...) must be >= 0");
+  if (ks.empty()) p.push_back("ks (--ks) needs at least one value");
   for (int64_t k : ks)
-    if (k < 1) p.push_back("--k values must be > 0, got " + std::to_string(k));
+    if (k < 1) p.push_back("ks (--ks) values must be > 0, got " + std::to_string(k));
   return p;
 }
 
@@ -208,254 +210,335 @@ Trainer::Trainer(model::ModelConfig model, TrainOptions options) : model_config_
   }
 }
 
-TrainResult Trainer::fit(const etl::SessionTable& train, const etl::SessionTable& valid, const std::filesystem::path& run_dir,
+TrainResult Trainer::fit(const schema::SessionTable& train, const schema::SessionTable& valid, const std::filesystem::path& run_dir,
                          const std::string& schema_fingerprint, bool resume) {
   return fit(nullptr, train, valid, run_dir, schema_fingerprint, resume);
 }
 
-TrainResult Trainer::fit(std::shared_ptr<model::SessionModel> model, const etl::SessionTable& train,
-                         const etl::SessionTable& valid, const std::filesystem::path& run_dir,
-                         const std::string& schema_fingerprint, bool resume) {
-  const TrainOptions& o = options_;
-  const c10::Device device = parse_device(o.device);
-  const Precision precision = parse_precision(o.precision, device);
-  const Schedule schedule = parse_schedule(o.schedule);
-  g_stop_signal = 0;
-  seed_everything(o.seed);
+namespace {
 
-  std::vector<int64_t> rows;
-  for (int64_t r = 0; r < train.size(); ++r)
-    if (train.length(r) >= 2) rows.push_back(r);
-  SEQREC_CHECK(!rows.empty(), "no training session has 2 or more items; nothing to learn from");
-  const int64_t batches_per_epoch = (static_cast<int64_t>(rows.size()) + o.batch_size - 1) / o.batch_size;
-  const int64_t steps_per_epoch = (batches_per_epoch + o.accumulation_steps - 1) / o.accumulation_steps;
-  const int64_t total_steps = o.max_steps > 0 ? o.max_steps : o.epochs * steps_per_epoch;
-
-  if (!model) model = model::make_model(model_config_);
-  model->to(device);
-  auto optimizer = make_optimizer(*model, o);
-
-  std::filesystem::create_directories(run_dir);
-  CheckpointMeta meta{model_config_, schema_fingerprint, o.to_json()};
-  const auto last_path = run_dir / "last.pt";
-  const auto best_path = run_dir / "checkpoint.pt";
-
-  // Progress: everything a resumed run needs to continue as if it had never stopped.
-  int64_t epoch = 0, batch = 0, step = 0, best_step = 0, best_epoch = 0, evals_since_best = 0, last_eval_step = -1;
-  // lowest(), not -infinity: JSON (the checkpoint's progress) has no infinities.
-  double best_metric = std::numeric_limits<double>::lowest();
-  bool stop_early = false, out_of_time = false;
-  double window_loss = 0.0, eval_window_loss = 0.0;
+/// Everything a resumed run needs to continue as if it had never stopped; saved in last.pt's progress.
+struct TrainingState {
+  int64_t epoch = 0, batch = 0, step = 0;  ///< `batch`: the next micro-batch of `epoch`, the data position saved
+  int64_t best_step = 0, best_epoch = 0, evals_since_best = 0, last_eval_step = -1;
+  double best_metric = std::numeric_limits<double>::lowest();  // lowest(), not -infinity: JSON has no infinities
+  bool stopped_early = false;
+  double window_loss = 0.0, eval_window_loss = 0.0;  ///< sums since the last train log line / the last evaluation
   int64_t window_steps = 0, eval_window_steps = 0;
-  std::vector<nlohmann::json> history;
-  if (resume) {
-    auto p = load_training_checkpoint(last_path, *model, *optimizer, device);
-    for (const char* key : {"batch_size", "seed", "accumulation_steps", "optimizer"})
-      SEQREC_CHECK(p.at("train_options").at(key) == o.to_json().at(key), "--resume: option ", key, " was ",
-                   p.at("train_options").at(key).dump(), " in ", last_path.string(), " but is ", o.to_json().at(key).dump(),
-                   " now; resume with the run's options (", (run_dir / "config.json").string(), ")");
-    epoch = p.at("epoch");
-    batch = p.at("batch");
-    step = p.at("step");
-    best_step = p.at("best_step");
-    best_epoch = p.at("best_epoch");
-    best_metric = p.at("best_metric");
-    evals_since_best = p.at("evals_since_best");
-    last_eval_step = p.at("last_eval_step");
-    stop_early = p.at("stopped_early");
-    window_loss = p.at("window_loss");
-    window_steps = p.at("window_steps");
-    eval_window_loss = p.at("eval_window_loss");
-    eval_window_steps = p.at("eval_window_steps");
-    history = p.at("history").get<std::vector<nlohmann::json>>();
-    std::fprintf(stderr, "[train] resuming %s at epoch %lld, step %lld\n", last_path.string().c_str(),
-                 static_cast<long long>(epoch + 1), static_cast<long long>(step));
+  std::vector<nlohmann::json> history;  ///< the lines of metrics.jsonl
+
+  nlohmann::json to_json(const TrainOptions& options) const {
+    return {{"epoch", epoch}, {"batch", batch}, {"step", step}, {"best_step", best_step}, {"best_epoch", best_epoch},
+            {"best_metric", best_metric}, {"evals_since_best", evals_since_best}, {"last_eval_step", last_eval_step},
+            {"stopped_early", stopped_early}, {"window_loss", window_loss}, {"window_steps", window_steps},
+            {"eval_window_loss", eval_window_loss}, {"eval_window_steps", eval_window_steps}, {"history", history},
+            {"train_options", options.to_json()}};
   }
-  // After a resume, so the copies start from the loaded weights.
-  const int replica_count = resolve_replicas(static_cast<int>(o.replicas), device.is_cpu(), at::get_num_threads(),
-                                             model_config_.num_items * model_config_.d_model);
-  std::unique_ptr<Replicas> replicas;
-  if (replica_count > 1) replicas = std::make_unique<Replicas>(model, replica_count, at::get_num_threads() / replica_count, precision);
-  write_text_file_atomic(run_dir / "config.json", nlohmann::json{{"model", model_config_.to_json()}, {"train", o.to_json()},
-                                                                 {"schema_fingerprint", schema_fingerprint}}
-                                                          .dump(2) + "\n");
-  // metrics.jsonl is rewritten from the progress, so a resumed run's log has no lines from after its checkpoint.
-  std::ofstream metrics_log(run_dir / "metrics.jsonl", std::ios::trunc);
-  for (const auto& entry : history) metrics_log << entry.dump() << "\n";
-  metrics_log.flush();
-  auto record = [&](const nlohmann::json& entry) {
-    history.push_back(entry);
-    metrics_log << entry.dump() << "\n" << std::flush;
-  };
+  static TrainingState from_json(const nlohmann::json& p) {
+    TrainingState s;
+    s.epoch = p.at("epoch");
+    s.batch = p.at("batch");
+    s.step = p.at("step");
+    s.best_step = p.at("best_step");
+    s.best_epoch = p.at("best_epoch");
+    s.best_metric = p.at("best_metric");
+    s.evals_since_best = p.at("evals_since_best");
+    s.last_eval_step = p.at("last_eval_step");
+    s.stopped_early = p.at("stopped_early");
+    s.window_loss = p.at("window_loss");
+    s.window_steps = p.at("window_steps");
+    s.eval_window_loss = p.at("eval_window_loss");
+    s.eval_window_steps = p.at("eval_window_steps");
+    s.history = p.at("history").get<std::vector<nlohmann::json>>();
+    return s;
+  }
+};
 
-  auto progress = [&]() {
-    return nlohmann::json{{"epoch", epoch}, {"batch", batch}, {"step", step}, {"best_step", best_step},
-                          {"best_epoch", best_epoch}, {"best_metric", best_metric}, {"evals_since_best", evals_since_best},
-                          {"last_eval_step", last_eval_step}, {"stopped_early", stop_early}, {"window_loss", window_loss}, {"window_steps", window_steps},
-                          {"eval_window_loss", eval_window_loss}, {"eval_window_steps", eval_window_steps},
-                          {"history", history}, {"train_options", o.to_json()}};
-  };
-  auto save_last = [&] {
-    meta.epoch = epoch;
-    meta.step = step;
-    meta.best_metric = best_metric;
-    save_training_checkpoint(last_path, *model, meta, *optimizer, progress());
-  };
+/// One call of Trainer::fit: the model, its optimizer and the run folder, stepped through epochs.
+class FitRun {
+ public:
+  FitRun(const model::ModelConfig& config, const TrainOptions& options, std::shared_ptr<model::SessionModel> model,
+         const schema::SessionTable& train, const schema::SessionTable& valid, const std::filesystem::path& run_dir,
+         const std::string& schema_fingerprint, const std::function<void(int64_t)>& step_callback)
+      : o_(options), config_(config), train_(train), valid_(valid), run_dir_(run_dir), step_callback_(step_callback),
+        device_(parse_device(options.device)), precision_(parse_precision(options.precision, device_)),
+        schedule_(parse_schedule(options.schedule)), model_(std::move(model)),
+        meta_{config, schema_fingerprint, options.to_json()}, all_threads_(at::get_num_threads()) {
+    for (int64_t r = 0; r < train.size(); ++r)
+      if (train.length(r) >= 2) rows_.push_back(r);
+    SEQREC_CHECK(!rows_.empty(), "no training session has 2 or more items; nothing to learn from");
+    batches_per_epoch_ = (static_cast<int64_t>(rows_.size()) + o_.batch_size - 1) / o_.batch_size;
+    const int64_t steps_per_epoch = (batches_per_epoch_ + o_.accumulation_steps - 1) / o_.accumulation_steps;
+    total_steps_ = o_.max_steps > 0 ? o_.max_steps : o_.epochs * steps_per_epoch;
+    if (!model_) model_ = model::make_model(config_);
+    model_->to(device_);
+    optimizer_ = make_optimizer(*model_, o_);
+    std::filesystem::create_directories(run_dir_);
+  }
 
-  metrics::EvaluatorOptions eval_options;
-  eval_options.ks = o.ks;
-  eval_options.batch_size = o.eval_batch_size;
-  eval_options.max_length = model_config_.max_length;
-  eval_options.protocol = metrics::parse_protocol(o.valid_protocol, "--valid-protocol");
-  eval_options.exclude_seen = o.valid_exclude_seen;
-  eval_options.device = device;
-  metrics::Evaluator evaluator(eval_options);
+  /// Continues from <run>/last.pt, which must come from the same options.
+  void resume() {
+    const auto path = last_path();
+    auto p = artifacts::load_training_checkpoint(path, *model_, *optimizer_, device_);
+    for (const char* key : {"batch_size", "seed", "accumulation_steps", "optimizer"})
+      SEQREC_CHECK(p.at("train_options").at(key) == o_.to_json().at(key), "--resume: option ", key, " was ",
+                   p.at("train_options").at(key).dump(), " in ", path.string(), " but is ", o_.to_json().at(key).dump(),
+                   " now; resume with the run's options (", (run_dir_ / "config.json").string(), ")");
+    state_ = TrainingState::from_json(p);
+    std::fprintf(stderr, "[train] resuming %s at epoch %lld, step %lld\n", path.string().c_str(),
+                 static_cast<long long>(state_.epoch + 1), static_cast<long long>(state_.step));
+  }
 
-  ProgressBar clock("[train]", 0, "");
-  // `label_epoch`: the 1-based epoch the evaluation belongs to (the one just finished at an epoch's end).
-  const int all_threads = at::get_num_threads();
-  auto evaluate = [&](int64_t label_epoch) {
-    IntraOpThreads eval_threads(all_threads);
-    last_eval_step = step;
-    nlohmann::json entry = {{"type", "valid"}, {"epoch", label_epoch}, {"step", step}};
+  TrainResult run() {
+    start();
+    model_->train();
+    while (!state_.stopped_early && (o_.max_steps > 0 ? state_.step < o_.max_steps : state_.epoch < o_.epochs)) {
+      const bool epoch_done = run_epoch();
+      if (g_stop_signal != 0) return finish(interrupted());
+      if (!epoch_done) break;
+      // The epoch is done: the position a checkpoint saves from here is the next epoch's start.
+      ++state_.epoch;
+      state_.batch = 0;
+      if (o_.eval_every == 0) evaluate_and_checkpoint(state_.epoch);
+    }
+    if (state_.last_eval_step != state_.step && !state_.stopped_early)
+      evaluate_and_checkpoint(state_.batch == 0 ? state_.epoch : state_.epoch + 1);
+    TrainResult result;
+    result.stop_reason = state_.stopped_early ? "early stopping" : out_of_time_ ? "time budget" : "finished";
+    return finish(result);
+  }
+
+ private:
+  std::filesystem::path last_path() const { return run_dir_ / "last.pt"; }
+
+  /// After a resume: the replicas copy the loaded weights; config.json and metrics.jsonl restart from the state.
+  void start() {
+    const int replica_count = resolve_replicas(static_cast<int>(o_.replicas), device_.is_cpu(), all_threads_,
+                                               config_.num_items * config_.d_model);
+    if (replica_count > 1) replicas_ = std::make_unique<Replicas>(model_, replica_count, all_threads_ / replica_count, precision_);
+    write_text_file_atomic(run_dir_ / "config.json", nlohmann::json{{"model", config_.to_json()}, {"train", o_.to_json()},
+                                                                    {"schema_fingerprint", meta_.schema_fingerprint}}
+                                                             .dump(2) + "\n");
+    // Rewritten from the state, so a resumed run's log has no lines from after its checkpoint.
+    metrics_log_.open(run_dir_ / "metrics.jsonl", std::ios::trunc);
+    for (const auto& entry : state_.history) metrics_log_ << entry.dump() << "\n";
+    metrics_log_.flush();
+    metrics::EvaluatorOptions eval;
+    eval.ks = o_.ks;
+    eval.batch_size = o_.eval_batch_size;
+    eval.max_length = config_.max_length;
+    eval.protocol = metrics::parse_protocol(o_.valid_protocol, "--valid-protocol");
+    eval.exclude_seen = o_.valid_exclude_seen;
+    eval.device = device_;
+    eval.first_item_id = config_.first_item_id;
+    evaluator_.emplace(eval);
+    clock_.emplace("[train]", 0, "");  // the run's time (and --max-seconds) starts here
+  }
+
+  /// The rest of the current epoch, micro-batch by micro-batch; false when the run ends inside it (step or time
+  /// budget, early stopping, a stop signal).
+  bool run_epoch() {
+    const auto order = epoch_order(rows_, o_.seed, state_.epoch, train_, o_.batch_size, o_.bucket_by_length);
+    const std::string tag = "[train] epoch " + std::to_string(state_.epoch + 1) +
+                            (o_.max_steps > 0 ? std::string() : "/" + std::to_string(o_.epochs));
+    ProgressBar bar(tag, static_cast<int64_t>(order.size()) - std::min<int64_t>(order.size(), state_.batch * o_.batch_size), "seq");
+    double step_loss = 0.0;
+    while (state_.batch < batches_per_epoch_) {
+      const int64_t current = state_.batch++;
+      const int64_t begin = current * o_.batch_size;
+      const int64_t end = std::min<int64_t>(order.size(), begin + o_.batch_size);
+      step_loss += micro_batch_backward(std::vector<int64_t>(order.begin() + begin, order.begin() + end), current);
+      if (state_.batch % o_.accumulation_steps != 0 && state_.batch != batches_per_epoch_) {
+        bar.update(end - begin);
+        continue;
+      }
+      const double lr = optimizer_step(step_loss);
+      step_loss = 0.0;
+      char status[64];
+      std::snprintf(status, sizeof status, "loss %.4f lr %.2e", state_.window_loss / state_.window_steps, lr);
+      bar.update(end - begin, status);
+      if (o_.log_every > 0 && state_.step % o_.log_every == 0) log_training(lr);
+      out_of_time_ = o_.max_seconds > 0 && clock_->elapsed_seconds() >= o_.max_seconds;
+      const bool finished = (o_.max_steps > 0 && state_.step >= o_.max_steps) || out_of_time_;
+      if (o_.eval_every > 0 && state_.step % o_.eval_every == 0 && !finished)
+        evaluate_and_checkpoint(state_.epoch + 1);
+      else if (o_.checkpoint_every > 0 && state_.step % o_.checkpoint_every == 0)
+        save_last();
+      if (step_callback_) step_callback_(state_.step);
+      if (g_stop_signal != 0) {
+        bar.finish("stopped by signal " + std::to_string(g_stop_signal));
+        return false;
+      }
+      if (finished || state_.stopped_early) {
+        bar.finish();
+        return false;
+      }
+    }
+    bar.finish();
+    return true;
+  }
+
+  /// Forward and backward of one micro-batch (its share of the accumulation group); returns its loss.
+  double micro_batch_backward(const std::vector<int64_t>& batch_rows, int64_t micro_batch) {
+    const int64_t group_begin = micro_batch - micro_batch % o_.accumulation_steps;
+    const double share = 1.0 / static_cast<double>(std::min(o_.accumulation_steps, batches_per_epoch_ - group_begin));
+    if (replicas_) {
+      // The whole step keeps to the replicas' intra-op threads (see Replicas::threads_per_replica). Each micro-batch
+      // has its own seed: a resumed run draws the same dropout and masks without saved generators.
+      IntraOpThreads step_threads(replicas_->threads_per_replica());
+      const uint64_t micro_seed =
+          o_.seed * 1000003ULL + static_cast<uint64_t>(state_.epoch) * 1000000007ULL + static_cast<uint64_t>(micro_batch);
+      return replicas_->backward(train_, batch_rows, share, micro_seed);
+    }
+    auto items = model::make_training_batch(train_, batch_rows, model_->training_sequence_length(), device_);
+    at::Tensor loss;
+    {
+      AutocastScope autocast(precision_, device_);
+      loss = model_->training_loss(items) * share;
+    }
+    loss.backward();
+    return loss.item<double>();
+  }
+
+  /// Clips, sets the scheduled learning rate, steps and clears the gradients; returns the learning rate.
+  double optimizer_step(double step_loss) {
+    std::optional<IntraOpThreads> step_threads;
+    if (replicas_) step_threads.emplace(replicas_->threads_per_replica());
+    if (o_.clip_grad_norm > 0) torch::nn::utils::clip_grad_norm_(model_->parameters(), o_.clip_grad_norm);
+    const double lr = o_.learning_rate * lr_multiplier(schedule_, state_.step, o_.warmup_steps, total_steps_);
+    for (auto& group : optimizer_->param_groups()) group.options().set_lr(lr);
+    optimizer_->step();
+    optimizer_->zero_grad();
+    if (replicas_) replicas_->broadcast();
+    ++state_.step;
+    state_.window_loss += step_loss;
+    ++state_.window_steps;
+    state_.eval_window_loss += step_loss;
+    ++state_.eval_window_steps;
+    return lr;
+  }
+
+  void log_training(double lr) {
+    record({{"type", "train"}, {"epoch", state_.epoch + 1}, {"step", state_.step},
+            {"loss", state_.window_loss / state_.window_steps}, {"lr", lr}, {"seconds", clock_->elapsed_seconds()}});
+    state_.window_loss = 0.0;
+    state_.window_steps = 0;
+  }
+
+  /// Scores valid (or, without one, takes the recent training loss), keeps the best checkpoint, counts patience,
+  /// saves last.pt and the report. `label_epoch`: the 1-based epoch the evaluation belongs to.
+  void evaluate_and_checkpoint(int64_t label_epoch) {
+    IntraOpThreads eval_threads(all_threads_);
+    state_.last_eval_step = state_.step;
+    nlohmann::json entry = {{"type", "valid"}, {"epoch", label_epoch}, {"step", state_.step}};
     double selected;
-    if (valid.size() > 0) {
-      model->eval();
-      auto scored = evaluator.evaluate(valid, [&](const model::PrefixBatch& b) {
-        AutocastScope autocast(precision, device);
-        return model->next_item_scores(b.items, b.lengths).to(at::kFloat);
+    if (valid_.size() > 0) {
+      model_->eval();
+      auto scored = evaluator_->evaluate(valid_, [&](const model::PrefixBatch& b) {
+        AutocastScope autocast(precision_, device_);
+        return model_->next_item_scores(b.items, b.lengths).to(at::kFloat);
       }, "valid");
-      model->train();
-      auto it = scored.metrics.find(o.select_metric);
-      SEQREC_CHECK(it != scored.metrics.end(), "--select-metric '", o.select_metric,
+      model_->train();
+      auto it = scored.metrics.find(o_.select_metric);
+      SEQREC_CHECK(it != scored.metrics.end(), "--select-metric '", o_.select_metric,
                    "' is not computed; use ndcg@K, recall@K, mrr@K, map@K or precision@K with K among --k");
       selected = it->second;
       entry["metrics"] = scored.metrics;
       entry["protocol"] = scored.protocol;
-      std::fprintf(stderr, "[valid] step %lld%s\n", static_cast<long long>(step), format_metrics(scored.metrics).c_str());
+      std::fprintf(stderr, "[valid] step %lld%s\n", static_cast<long long>(state_.step), format_metrics(scored.metrics).c_str());
     } else {
       // Without a valid split the lowest recent training loss is kept.
-      selected = eval_window_steps > 0 ? -eval_window_loss / eval_window_steps : std::numeric_limits<double>::lowest();
+      selected = state_.eval_window_steps > 0 ? -state_.eval_window_loss / state_.eval_window_steps
+                                              : std::numeric_limits<double>::lowest();
     }
-    eval_window_loss = 0.0;
-    eval_window_steps = 0;
-    entry["selected"] = {{o.select_metric, selected}};
+    state_.eval_window_loss = 0.0;
+    state_.eval_window_steps = 0;
+    entry["selected"] = {{o_.select_metric, selected}};
     record(entry);
-    if (selected > best_metric) {
-      best_metric = selected;
-      best_step = step;
-      best_epoch = label_epoch;
-      evals_since_best = 0;
-      meta.epoch = label_epoch;
-      meta.step = step;
-      meta.best_metric = selected;
-      save_checkpoint(best_path, *model, meta, optimizer.get());
-    } else if (o.patience > 0 && ++evals_since_best >= o.patience) {
-      stop_early = true;
+    if (selected > state_.best_metric) {
+      state_.best_metric = selected;
+      state_.best_step = state_.step;
+      state_.best_epoch = label_epoch;
+      state_.evals_since_best = 0;
+      meta_.epoch = label_epoch;
+      meta_.step = state_.step;
+      meta_.best_metric = selected;
+      artifacts::save_checkpoint(run_dir_ / "checkpoint.pt", *model_, meta_, optimizer_.get());
+    } else if (o_.patience > 0 && ++state_.evals_since_best >= o_.patience) {
+      state_.stopped_early = true;
     }
     save_last();
-    write_report(run_dir / "report.html", history, run_dir.filename().string());
-  };
-
-  TrainResult result;
-  auto fill_result = [&] {
-    result.best_metric = best_metric;
-    result.best_step = best_step;
-    result.best_epoch = best_epoch;
-    result.steps = step;
-    result.history = history;
-    result.seconds = clock.elapsed_seconds();
-    write_report(run_dir / "report.html", history, run_dir.filename().string());
-  };
-  model->train();
-  // `batch` is always the next micro-batch of `epoch`: the data position a checkpoint saves.
-  while (!stop_early && (o.max_steps > 0 ? step < o.max_steps : epoch < o.epochs)) {
-    const auto order = epoch_order(rows, o.seed, epoch, train, o.batch_size, o.bucket_by_length);
-    const std::string tag = "[train] epoch " + std::to_string(epoch + 1) +
-                            (o.max_steps > 0 ? std::string() : "/" + std::to_string(o.epochs));
-    ProgressBar bar(tag, static_cast<int64_t>(order.size()) - std::min<int64_t>(order.size(), batch * o.batch_size), "seq");
-    std::vector<int64_t> batch_rows;
-    double step_loss = 0.0;
-    bool finished = false;
-    while (batch < batches_per_epoch) {
-      // With replicas the whole step keeps to their intra-op threads (see Replicas::threads_per_replica).
-      std::optional<IntraOpThreads> step_threads;
-      if (replicas) step_threads.emplace(replicas->threads_per_replica());
-      const int64_t current = batch++;
-      const int64_t begin = current * o.batch_size;
-      const int64_t end = std::min<int64_t>(order.size(), begin + o.batch_size);
-      batch_rows.assign(order.begin() + begin, order.begin() + end);
-      const int64_t group_begin = current - current % o.accumulation_steps;
-      const int64_t group_size = std::min(o.accumulation_steps, batches_per_epoch - group_begin);
-      if (replicas) {
-        // Each micro-batch's own seed: a resumed run draws the same dropout and masks without saved generators.
-        const uint64_t micro_seed = o.seed * 1000003ULL + static_cast<uint64_t>(epoch) * 1000000007ULL + static_cast<uint64_t>(current);
-        step_loss += replicas->backward(train, batch_rows, 1.0 / static_cast<double>(group_size), micro_seed);
-      } else {
-        auto items = model::make_training_batch(train, batch_rows, model->training_sequence_length(), device);
-        at::Tensor loss;
-        {
-          AutocastScope autocast(precision, device);
-          loss = model->training_loss(items) / static_cast<double>(group_size);
-        }
-        loss.backward();
-        step_loss += loss.item<double>();
-      }
-      if (batch % o.accumulation_steps != 0 && batch != batches_per_epoch) {
-        bar.update(end - begin);
-        continue;
-      }
-      if (o.clip_grad_norm > 0) torch::nn::utils::clip_grad_norm_(model->parameters(), o.clip_grad_norm);
-      const double lr = o.learning_rate * lr_multiplier(schedule, step, o.warmup_steps, total_steps);
-      for (auto& group : optimizer->param_groups()) group.options().set_lr(lr);
-      optimizer->step();
-      optimizer->zero_grad();
-      if (replicas) replicas->broadcast();
-      ++step;
-      window_loss += step_loss;
-      ++window_steps;
-      eval_window_loss += step_loss;
-      ++eval_window_steps;
-      char status[64];
-      std::snprintf(status, sizeof status, "loss %.4f lr %.2e", window_loss / window_steps, lr);
-      bar.update(end - begin, status);
-      step_loss = 0.0;
-      if (o.log_every > 0 && step % o.log_every == 0) {
-        record({{"type", "train"}, {"epoch", epoch + 1}, {"step", step}, {"loss", window_loss / window_steps}, {"lr", lr},
-                {"seconds", clock.elapsed_seconds()}});
-        window_loss = 0.0;
-        window_steps = 0;
-      }
-      out_of_time = o.max_seconds > 0 && clock.elapsed_seconds() >= o.max_seconds;
-      finished = (o.max_steps > 0 && step >= o.max_steps) || out_of_time;
-      if (o.eval_every > 0 && step % o.eval_every == 0 && !finished)
-        evaluate(epoch + 1);
-      else if (o.checkpoint_every > 0 && step % o.checkpoint_every == 0)
-        save_last();
-      if (step_callback_) step_callback_(step);
-      if (g_stop_signal != 0) {
-        save_last();
-        bar.finish("stopped by signal " + std::to_string(g_stop_signal));
-        std::fprintf(stderr, "[train] signal %d: state saved in %s; continue with --resume\n", static_cast<int>(g_stop_signal),
-                     last_path.string().c_str());
-        result.interrupted_by = g_stop_signal;
-        result.stop_reason = "signal " + std::to_string(g_stop_signal);
-        fill_result();
-        return result;
-      }
-      if (finished || stop_early) break;
-    }
-    bar.finish();
-    if (finished || stop_early) break;
-    // The epoch is done: the position a checkpoint saves from here is the next epoch's start.
-    ++epoch;
-    batch = 0;
-    if (o.eval_every == 0) evaluate(epoch);
+    write_report(run_dir_ / "report.html", state_.history, run_dir_.filename().string());
   }
-  if (last_eval_step != step && !stop_early) evaluate(batch == 0 ? epoch : epoch + 1);
-  result.stop_reason = stop_early ? "early stopping" : out_of_time ? "time budget" : "finished";
-  fill_result();
-  return result;
+
+  void save_last() {
+    meta_.epoch = state_.epoch;
+    meta_.step = state_.step;
+    meta_.best_metric = state_.best_metric;
+    artifacts::save_training_checkpoint(last_path(), *model_, meta_, *optimizer_, state_.to_json(o_));
+  }
+
+  void record(const nlohmann::json& entry) {
+    state_.history.push_back(entry);
+    metrics_log_ << entry.dump() << "\n" << std::flush;
+  }
+
+  /// A stop signal: the state goes to last.pt, to continue with --resume.
+  TrainResult interrupted() {
+    save_last();
+    std::fprintf(stderr, "[train] signal %d: state saved in %s; continue with --resume\n", static_cast<int>(g_stop_signal),
+                 last_path().string().c_str());
+    TrainResult result;
+    result.interrupted_by = g_stop_signal;
+    result.stop_reason = "signal " + std::to_string(g_stop_signal);
+    return result;
+  }
+
+  /// The result so far; the report is written once more.
+  TrainResult finish(TrainResult result) {
+    result.best_metric = state_.best_metric;
+    result.best_step = state_.best_step;
+    result.best_epoch = state_.best_epoch;
+    result.steps = state_.step;
+    result.history = state_.history;
+    result.seconds = clock_->elapsed_seconds();
+    write_report(run_dir_ / "report.html", state_.history, run_dir_.filename().string());
+    return result;
+  }
+
+  const TrainOptions& o_;
+  const model::ModelConfig& config_;
+  const schema::SessionTable& train_;
+  const schema::SessionTable& valid_;
+  const std::filesystem::path run_dir_;
+  const std::function<void(int64_t)>& step_callback_;
+  const c10::Device device_;
+  const Precision precision_;
+  const Schedule schedule_;
+  std::shared_ptr<model::SessionModel> model_;
+  std::unique_ptr<torch::optim::Optimizer> optimizer_;
+  std::unique_ptr<Replicas> replicas_;
+  std::optional<metrics::Evaluator> evaluator_;
+  artifacts::CheckpointMeta meta_;
+  std::optional<ProgressBar> clock_;
+  const int all_threads_;
+  std::vector<int64_t> rows_;  ///< the training rows with 2 or more items
+  int64_t batches_per_epoch_ = 0, total_steps_ = 0;
+  TrainingState state_;
+  std::ofstream metrics_log_;
+  bool out_of_time_ = false;
+};
+
+}  // namespace
+
+TrainResult Trainer::fit(std::shared_ptr<model::SessionModel> model, const schema::SessionTable& train,
+                         const schema::SessionTable& valid, const std::filesystem::path& run_dir,
+                         const std::string& schema_fingerprint, bool resume) {
+  g_stop_signal = 0;
+  seed_everything(options_.seed);
+  FitRun run(model_config_, options_, std::move(model), train, valid, run_dir, schema_fingerprint, step_callback_);
+  if (resume) run.resume();
+  return run.run();
 }
 
 }  // namespace seqrec::train

@@ -1,5 +1,9 @@
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
+#include <set>
+#include <sstream>
+
 #include "seqrec/common/io.h"
 #include "support.h"
 
@@ -63,9 +67,11 @@ TEST_F(CliTest, HybridWithSessionKnnIsEvaluatedAndServedAlike) {
     ASSERT_EQ(j["results"].size(), 3u);
     EXPECT_EQ(j["results"][1]["name"], "gpt2+sknn");
     EXPECT_EQ(j["results"][2]["name"], "sknn");
-    if (std::string(weight) == "0")
-      for (const char* m : {"recall@20", "mrr@20", "ndcg@10"})
+    if (std::string(weight) == "0") {
+      for (const char* m : {"recall@20", "mrr@20", "ndcg@10"}) {
         EXPECT_NEAR(j["results"][1]["metrics"][m].get<double>(), j["results"][0]["metrics"][m].get<double>(), 1e-9) << m;
+      }
+    }
   }
   // STAN's kNN flags change the hybrid's kNN only: the sknn baseline stays V-SkNN.
   const std::string stan = " --sknn-prefix-decay 1 --sknn-neighbor-decay 2 --sknn-idf 1";
@@ -183,7 +189,7 @@ TEST_F(CliTest, DeviceAndPrecisionThatCannotRunExitOneWithAMessage) {
   EXPECT_NE(bf16.output.find("--precision bf16: this CPU has no bf16"), std::string::npos) << bf16.output;
   auto fp16 = test::run_cli(train + " --precision fp16");
   EXPECT_EQ(fp16.exit_code, 1) << fp16.output;
-  EXPECT_NE(fp16.output.find("--precision must be fp32 or bf16, got 'fp16'"), std::string::npos) << fp16.output;
+  EXPECT_NE(fp16.output.find("precision (--precision) must be fp32 or bf16, got 'fp16'"), std::string::npos) << fp16.output;
   // Where the CPU computes bf16, a bf16 run trains, records its precision and evaluates like any other.
   auto ok = test::run_cli(train + " --precision bf16", "SEQREC_CPU_BF16=1");
   ASSERT_EQ(ok.exit_code, 0) << ok.output;
@@ -212,6 +218,72 @@ TEST_F(CliTest, WithoutAValidSplitTheKeptCheckpointIsNamedByItsTrainingLoss) {
   EXPECT_NE(line.find("training loss "), std::string::npos) << line;
   EXPECT_EQ(line.find("ndcg@"), std::string::npos) << line;
   EXPECT_EQ(line.find(" -"), std::string::npos) << "a loss is printed as it is, not negated: " << line;
+}
+
+TEST_F(CliTest, HashedOovBucketsAreNeverRankedAsItems) {
+  // Categorify hashes rare items into 4 OOV buckets (ids 2..5): real items start at 6, and no command ranks 2..5.
+  ASSERT_EQ(test::run_cli("synth --out " + q(path("events.csv")) + " --sessions 400 --items 80 --days 3 --seed 5").exit_code, 0);
+  write("workflow.json", R"({
+    "input": {"columns": {"session_id": {"type": "string", "required": true}, "item_id": "string",
+                          "timestamp": {"type": "timestamp", "required": true}}},
+    "steps": [{"op": "Categorify", "columns": ["item_id"], "freq_threshold": 4, "num_buckets": 4},
+              {"op": "Groupby", "by": "session_id", "sort": ["timestamp"],
+               "aggs": {"item_id": ["list"], "timestamp": ["list", "first"]}},
+              {"op": "ListSlice", "columns": ["item_id-list", "timestamp-list"], "last": 20},
+              {"op": "Filter", "where": {"column": "item_id-list", "op": ">=", "value": 2}}],
+    "output": {"session_id": "session_id", "item": "item_id-list", "timestamp": "timestamp-list", "time": "timestamp-first"},
+    "split": {"method": "time", "valid_days": 1, "test_days": 1}})");
+  auto etl = test::run_cli("etl run --workflow " + q(path("workflow.json")) + " --input " + q(path("events.csv")) + " --out " + q(path("data")));
+  ASSERT_EQ(etl.exit_code, 0) << etl.output;
+  const auto schema = nlohmann::json::parse(read_text_file(path("data/schema.json")));
+  int64_t first = 0, cardinality = 0;
+  for (const auto& c : schema["columns"])
+    if (c["name"] == "item_id") first = c["first_value_id"], cardinality = c["int_domain"]["max"].get<int64_t>() + 1;
+  ASSERT_EQ(first, 6);
+  auto train = test::run_cli("train --data " + q(path("data")) + " --run " + q(path("run")) +
+                             " --d-model 16 --heads 2 --layers 1 --epochs 1 --threads 1");
+  ASSERT_EQ(train.exit_code, 0) << train.output;
+  // Every session's full ranking: exactly the real items, no reserved or bucket id among them.
+  auto predict = test::run_cli("predict --data " + q(path("data")) + " --run " + q(path("run")) + " --input " + q(path("events.csv")) +
+                               " --top-k 1000 --format json --out " + q(path("top.json")));
+  ASSERT_EQ(predict.exit_code, 0) << predict.output;
+  const auto top = nlohmann::json::parse(read_text_file(path("top.json")));
+  ASSERT_FALSE(top.empty());
+  for (const auto& session : top) {
+    ASSERT_EQ(static_cast<int64_t>(session["item_ids"].size()), cardinality - first) << session["session_id"];
+    for (const auto& item : session["item_ids"]) EXPECT_EQ(item.get<std::string>().find('<'), std::string::npos) << item;
+  }
+  // The evaluation counts the catalogue from the first real id too.
+  auto eval = test::run_cli("evaluate --data " + q(path("data")) + " --run " + q(path("run")) + " --baselines popularity,markov,sknn");
+  ASSERT_EQ(eval.exit_code, 0) << eval.output;
+  EXPECT_NE(eval.output.find("over " + std::to_string(cardinality - first) + " catalogue items"), std::string::npos) << eval.output;
+}
+
+TEST_F(CliTest, EveryTrainFlagIsTheKebabCaseTwinOfAConfigKey) {
+  build_pipeline();
+  auto help = test::run_cli("train --help");
+  ASSERT_EQ(help.exit_code, 0) << help.output;
+  auto dumped = test::run_cli("train --data " + q(path("data")) + " --run " + q(path("run2")) + " --dump-config");
+  ASSERT_EQ(dumped.exit_code, 0) << dumped.output;
+  const auto config = nlohmann::json::parse(dumped.output.substr(dumped.output.find('{')));
+  // Flags that are not options of the model or the training: where the data and run are, how the command runs.
+  const std::set<std::string> not_config = {"help", "data", "run", "train-config", "model-config", "resume", "dump-config",
+                                            "time-windows", "window-eval-split", "max-windows", "threads", "device"};
+  std::istringstream lines(help.output);
+  std::string line;
+  int checked = 0;
+  while (std::getline(lines, line)) {
+    const auto at = line.find("--");
+    if (at == std::string::npos || line.substr(0, at).find_first_not_of(" -,abcdefghijklmnopqrstuvwxyz") != std::string::npos) continue;
+    std::string flag;
+    for (size_t i = at + 2; i < line.size() && (std::isalnum(static_cast<unsigned char>(line[i])) || line[i] == '-'); ++i) flag += line[i];
+    if (flag.empty() || not_config.count(flag)) continue;
+    std::string key = flag;
+    std::replace(key.begin(), key.end(), '-', '_');
+    EXPECT_TRUE(config["model"].contains(key) || config["train"].contains(key)) << "--" << flag << " has no config key " << key;
+    ++checked;
+  }
+  EXPECT_GE(checked, 30) << help.output;
 }
 
 }  // namespace seqrec

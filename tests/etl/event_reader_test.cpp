@@ -143,4 +143,53 @@ TEST_F(EventReaderTest, QuarantineKeepsRejectedRowsWithReasons) {
   EXPECT_NE(second.find("\t4\t"), std::string::npos) << second;
 }
 
+TEST_F(EventReaderTest, SemicolonsBomAndBlankLinesAsTheUciFilesHaveThem) {
+  auto path = write("a.csv", "\xEF\xBB\xBFyear;session ID;page 2 (clothing model)\r\n2008;1;A13\r\n\r\n2008;1;\"B;4\"\r\n");
+  InputSpec spec;
+  spec.columns = {{"session ID", DType::kString, TimestampFormat::kAuto, true}, {"page 2 (clothing model)", DType::kString},
+                  {"year", DType::kInt64}};
+  ReadStats stats;
+  Frame f = read_all(path.string(), spec, stats);
+  ASSERT_EQ(f.rows(), 2);
+  EXPECT_EQ(f.at("page 2 (clothing model)").strings, (std::vector<std::string>{"A13", "B;4"}));
+  EXPECT_EQ(f.at("year").ints[1], 2008);
+  // The blank line counts: the second row is line 4.
+  auto bad = write("b.csv", "year;session ID;page 2 (clothing model)\n2008;1;A13\n\nx;1;B4\n");
+  EXPECT_NE(error_of(bad.string(), spec).find("b.csv:4:1 (column 'year')"), std::string::npos) << error_of(bad.string(), spec);
+}
+
+TEST_F(EventReaderTest, MissingColumnEmptyFileAndMissingFileAreClearErrors) {
+  auto file = write("a.csv", "session_id,item\n1,2\n");
+  const auto msg = error_of(file.string(), spec3());
+  EXPECT_NE(msg.find("a.csv:1: no column named 'item_id'"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("'session_id', 'item'"), std::string::npos) << msg;
+  EXPECT_NE(error_of(write("empty.csv", "").string(), spec3()).find("empty.csv: the file is empty"), std::string::npos);
+  EXPECT_NE(error_of(path("nope.csv").string(), spec3()), "(no error)");
+}
+
+TEST_F(EventReaderTest, AliasesNameAColumnThatARequestCallsOtherwise) {
+  InputSpec spec = spec3();
+  spec.columns[0].name = "session ID";
+  spec.columns[0].aliases = {"sid", "session_id"};
+  auto csv = write("r.csv", "session_id,item_id,timestamp\ns1,a,100\n");
+  auto jsonl = write("r.jsonl", "{\"sid\": \"s2\", \"item_id\": \"b\", \"timestamp\": 200}\n");
+  ReadStats stats;
+  Frame a = read_all(csv.string(), spec, stats), b = read_all(jsonl.string(), spec, stats);
+  EXPECT_EQ(a.at("session ID").strings, (std::vector<std::string>{"s1"}));  // the column keeps its own name
+  EXPECT_EQ(b.at("session ID").strings, (std::vector<std::string>{"s2"}));
+}
+
+TEST_F(EventReaderTest, ATruncatedGzipFileIsAnErrorEvenWhenBadRowsAreSkipped) {
+  std::string csv = "session_id,item_id,timestamp\n";
+  for (int i = 0; i < 6000; ++i) csv += "s" + std::to_string(i % 97) + ",item" + std::to_string(i * 7919 % 1013) + "," + std::to_string(1000 + i) + "\n";
+  write("t.csv", csv);
+  ASSERT_EQ(std::system(("gzip -f " + path("t.csv").string()).c_str()), 0);
+  const auto gz = path("t.csv.gz");
+  std::filesystem::resize_file(gz, std::filesystem::file_size(gz) / 2);
+  InputSpec spec = spec3();
+  spec.on_bad_row = "skip";
+  const auto msg = error_of(gz.string(), spec);
+  EXPECT_NE(msg.find("t.csv.gz: the gzip data ends early or is damaged"), std::string::npos) << msg;
+}
+
 }  // namespace seqrec::etl

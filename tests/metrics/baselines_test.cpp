@@ -12,8 +12,8 @@ namespace seqrec::model {
 
 namespace {
 /// s0 = 3 4 5, s1 = 3 4 6, s2 = 4 5 (s2 the most recent); counts: 3:2, 4:3, 5:2, 6:1, 7:0.
-etl::SessionTable fixture() {
-  etl::SessionTable t;
+schema::SessionTable fixture() {
+  schema::SessionTable t;
   t.append("s0", {3, 4, 5}, {10, 11, 12});
   t.append("s1", {3, 4, 6}, {20, 21, 22});
   t.append("s2", {4, 5}, {30, 31});
@@ -36,7 +36,7 @@ std::vector<int64_t> ranking(const at::Tensor& scores) {
 }  // namespace
 
 TEST(BaselinesTest, PopularityRanksByTrainingCounts) {
-  Popularity pop(fixture(), kItems, c10::Device(c10::kCPU));
+  Popularity pop(fixture(), kItems, 3, c10::Device(c10::kCPU));
   auto s = pop.scores(prefix({5}));
   EXPECT_EQ(ranking(s)[0], 4);
   EXPECT_FLOAT_EQ(s[0][4].item<float>(), 3.0f);
@@ -45,7 +45,7 @@ TEST(BaselinesTest, PopularityRanksByTrainingCounts) {
 }
 
 TEST(BaselinesTest, MarkovFollowsTheLastItemThenPopularity) {
-  Markov markov(fixture(), kItems, c10::Device(c10::kCPU));
+  Markov markov(fixture(), kItems, 3, c10::Device(c10::kCPU));
   ASSERT_EQ(markov.successors(4).size(), 2u);  // 4->5 twice, 4->6 once
   EXPECT_EQ(markov.successors(4)[0], (std::pair<int64_t, float>{5, 2.0f}));
   EXPECT_EQ(markov.successors(4)[1], (std::pair<int64_t, float>{6, 1.0f}));
@@ -59,7 +59,7 @@ TEST(BaselinesTest, MarkovFollowsTheLastItemThenPopularity) {
 }
 
 TEST(BaselinesTest, SessionKnnVotesWithPositionWeightedSimilarity) {
-  SessionKnn knn(fixture(), kItems, c10::Device(c10::kCPU));
+  SessionKnn knn(fixture(), kItems, 3, c10::Device(c10::kCPU));
   // Prefix 3 4: weights 3 -> 1/2, 4 -> 1. Similarities: s0 = s1 = 1.5, s2 = 1.
   const int64_t items[] = {3, 4};
   auto s = knn.session_scores(items, 2);
@@ -70,7 +70,7 @@ TEST(BaselinesTest, SessionKnnVotesWithPositionWeightedSimilarity) {
   EXPECT_FLOAT_EQ(s[7], 0.0f);
   EXPECT_EQ(ranking(knn.scores(prefix({3, 4}))), (std::vector<int64_t>{4, 3, 5, 6, 7}));
   // One neighbour: s0 and s1 tie at 1.5, the more recent s1 wins.
-  SessionKnn one(fixture(), kItems, c10::Device(c10::kCPU), SessionKnnOptions{1, 500});
+  SessionKnn one(fixture(), kItems, 3, c10::Device(c10::kCPU), SessionKnnOptions{1, 500});
   auto t = one.session_scores(items, 2);
   EXPECT_FLOAT_EQ(t[6], 1.5f);
   EXPECT_FLOAT_EQ(t[5], 0.0f);
@@ -84,7 +84,7 @@ TEST(BaselinesTest, SessionKnnWithStanWeightsAndIdf) {
   SessionKnnOptions stan;
   stan.prefix_decay = 1;
   stan.neighbor_decay = 1;
-  auto s = SessionKnn(fixture(), kItems, c10::Device(c10::kCPU), stan).session_scores(items, 2);
+  auto s = SessionKnn(fixture(), kItems, 3, c10::Device(c10::kCPU), stan).session_scores(items, 2);
   const float a = 1 + e;
   EXPECT_FLOAT_EQ(s[3], 2 * a * e);
   EXPECT_FLOAT_EQ(s[4], 2 * a + 1);
@@ -94,29 +94,29 @@ TEST(BaselinesTest, SessionKnnWithStanWeightsAndIdf) {
   // idf alone: V-SkNN's votes 3, 4, 2.5, 1.5 times log(3 sessions / sessions holding the item).
   SessionKnnOptions idf;
   idf.idf = 1;
-  auto t = SessionKnn(fixture(), kItems, c10::Device(c10::kCPU), idf).session_scores(items, 2);
+  auto t = SessionKnn(fixture(), kItems, 3, c10::Device(c10::kCPU), idf).session_scores(items, 2);
   EXPECT_FLOAT_EQ(t[3], 3.0f * std::log(1.5f));
   EXPECT_FLOAT_EQ(t[4], 0.0f);  // in every session
   EXPECT_FLOAT_EQ(t[5], 2.5f * std::log(1.5f));
   EXPECT_FLOAT_EQ(t[6], 1.5f * std::log(3.0f));
   // A repeated item votes by its nearest occurrence to the match: 5 3 6 7 5 matches prefix 3 at position 1.
-  etl::SessionTable repeats;
+  schema::SessionTable repeats;
   repeats.append("r", {5, 3, 6, 7, 5}, {1, 2, 3, 4, 5});
   SessionKnnOptions inh;
   inh.neighbor_decay = 1;
   const int64_t three[] = {3};
-  auto u = SessionKnn(repeats, kItems, c10::Device(c10::kCPU), inh).session_scores(three, 1);
+  auto u = SessionKnn(repeats, kItems, 3, c10::Device(c10::kCPU), inh).session_scores(three, 1);
   EXPECT_FLOAT_EQ(u[3], 1.0f);
   EXPECT_FLOAT_EQ(u[5], e);
   EXPECT_FLOAT_EQ(u[6], e);
   EXPECT_FLOAT_EQ(u[7], e * e);
   SessionKnnOptions negative;
   negative.prefix_decay = -1;
-  EXPECT_THROW(SessionKnn(fixture(), kItems, c10::Device(c10::kCPU), negative), InvalidInput);
+  EXPECT_THROW(SessionKnn(fixture(), kItems, 3, c10::Device(c10::kCPU), negative), InvalidInput);
 }
 
 TEST(BaselinesTest, HybridMixesTheModelsSoftmaxWithTheKnnVote) {
-  SessionKnn knn(fixture(), kItems, c10::Device(c10::kCPU));
+  SessionKnn knn(fixture(), kItems, 3, c10::Device(c10::kCPU));
   // Prefix 3 4 votes 3: 3, 4: 4, 5: 2.5, 6: 1.5 (sum 11); prefix 7 shares no item with a past session.
   auto items = torch::tensor({3, 4, 7, 0}, torch::kLong).view({2, 2});
   PrefixBatch batch{items, torch::tensor({2, 1}, torch::kLong), torch::tensor({0, 0}, torch::kLong)};
@@ -135,10 +135,10 @@ TEST(BaselinesTest, HybridMixesTheModelsSoftmaxWithTheKnnVote) {
 }
 
 TEST(BaselinesTest, FactoryKnowsTheBaselinesAndRejectsOthers) {
-  auto m = make_baseline("markov", fixture(), kItems, c10::Device(c10::kCPU));
+  auto m = make_baseline("markov", fixture(), kItems, 3, c10::Device(c10::kCPU));
   EXPECT_EQ(m->name(), "markov");
   try {
-    make_baseline("item2vec", fixture(), kItems, c10::Device(c10::kCPU));
+    make_baseline("item2vec", fixture(), kItems, 3, c10::Device(c10::kCPU));
     FAIL();
   } catch (const InvalidInput& e) {
     EXPECT_NE(std::string(e.what()).find("unknown baseline 'item2vec'; known: popularity, markov, sknn"), std::string::npos);

@@ -14,8 +14,8 @@ namespace seqrec::metrics {
 namespace {
 const float kInf = std::numeric_limits<float>::infinity();
 
-etl::SessionTable table(const std::vector<std::vector<int64_t>>& sessions) {
-  etl::SessionTable t;
+schema::SessionTable table(const std::vector<std::vector<int64_t>>& sessions) {
+  schema::SessionTable t;
   int64_t time = 0;
   for (size_t i = 0; i < sessions.size(); ++i) {
     std::vector<int64_t> ts;
@@ -115,7 +115,7 @@ TEST(EvaluatorTest, SampledProtocolRanksAgainstUnseenNegativesAndSaysSampled) {
 
 TEST(EvaluatorTest, SampledRanksCountStrictlyHigherNegatives) {
   auto scores = torch::tensor({{-kInf, -kInf, -kInf, 0.5f, 0.9f, 0.5f, 0.1f}});
-  auto ranks = sampled_target_ranks(scores, torch::tensor({3}, torch::kLong), torch::tensor({{4, 5, 6}}, torch::kLong));
+  auto ranks = sampled_target_ranks(scores, torch::tensor({3}, torch::kLong), torch::tensor({{4, 5, 6}}, torch::kLong), 3);
   EXPECT_EQ(ranks, std::vector<int64_t>{2});
 }
 
@@ -134,7 +134,7 @@ TEST(EvaluatorTest, BadProtocolNamesAndOptionsAreRejected) {
 }
 
 TEST(EvaluatorTest, EmptyTableGivesZeroPredictions) {
-  auto r = Evaluator(EvaluatorOptions{}).evaluate(etl::SessionTable{}, fixed_scorer({1, 2, 3, 4, 5, 6}), "m");
+  auto r = Evaluator(EvaluatorOptions{}).evaluate(schema::SessionTable{}, fixed_scorer({1, 2, 3, 4, 5, 6}), "m");
   EXPECT_EQ(r.predictions, 0);
   EXPECT_DOUBLE_EQ(r.metrics["ndcg@10"], 0.0);
 }

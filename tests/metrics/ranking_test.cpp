@@ -39,13 +39,13 @@ TEST(RankingTest, TargetRankCountsOnlyStrictlyHigherScores) {
                                {-kInf, -kInf, -kInf, 0.5f, 0.9f, 0.5f, 0.1f, 0.7f},
                                {-kInf, -kInf, -kInf, 0.5f, 0.9f, 0.5f, 0.1f, 0.7f}});
   auto targets = torch::tensor({4, 3, 5, 6}, torch::kLong);
-  auto ranks = target_ranks(scores, targets);
+  auto ranks = target_ranks(scores, targets, 3);
   EXPECT_EQ(ranks, (std::vector<int64_t>{1, 3, 3, 5}));  // ties share the better rank
 }
 
 TEST(RankingTest, ReservedTargetsAreMisses) {
   auto scores = torch::tensor({{-kInf, -kInf, -kInf, 0.5f}, {-kInf, -kInf, -kInf, 0.5f}});
-  auto ranks = target_ranks(scores, torch::tensor({2, 1}, torch::kLong));
+  auto ranks = target_ranks(scores, torch::tensor({2, 1}, torch::kLong), 3);
   EXPECT_EQ(ranks[0], kMissRank);
   EXPECT_EQ(ranks[1], kMissRank);
 }
@@ -65,7 +65,7 @@ TEST(RankingTest, MeterAveragesHandComputedValues) {
 TEST(RankingTest, KLargerThanCatalogueCountsEveryValidTargetAsHit) {
   auto scores = torch::tensor({{-kInf, -kInf, -kInf, 0.1f, 0.2f, 0.3f}});
   RankingMeter meter({100});
-  meter.add(target_ranks(scores, torch::tensor({3}, torch::kLong)));  // last of 3 items
+  meter.add(target_ranks(scores, torch::tensor({3}, torch::kLong), 3));  // last of 3 items
   EXPECT_DOUBLE_EQ(meter.results()["recall@100"], 1.0);
   EXPECT_DOUBLE_EQ(meter.results()["ndcg@100"], 0.5);
 }

@@ -123,7 +123,7 @@ TEST_F(HeadTest, InBatchNegativesUseTheBatchTargets) {
 }
 
 TEST_F(HeadTest, LogUniformSamplerFollowsZipf) {
-  auto [ids, log_q] = sample_log_uniform(/*num_items=*/103, /*num_samples=*/20000, torch::kCPU);
+  auto [ids, log_q] = sample_log_uniform(/*num_items=*/103, /*first_item_id=*/3, /*num_samples=*/20000, torch::kCPU);
   EXPECT_TRUE(ids.ge(3).all().item<bool>());
   EXPECT_TRUE(ids.lt(103).all().item<bool>());
   const double p3 = std::log(2.0) / std::log(101.0);

@@ -49,11 +49,16 @@ TEST_F(MaskingTest, PlmPermutationMaskAndTargetMappingAreConsistent) {
       const bool mi = masked[b][i].item<bool>();
       if (mi) targets.push_back(i);
       // A context item sees no target; a target cannot see itself in the query stream.
-      if (!mi) EXPECT_EQ(perm[b][i].sum().item<int64_t>(), masked[b].sum().item<int64_t>());
-      if (mi) EXPECT_TRUE(perm[b][i][i].item<bool>());
-      for (int64_t j = 0; j < L; ++j)
-        if (mi && masked[b][j].item<bool>() && i != j)  // a strict order: exactly one of the two sees the other
+      if (!mi) {
+        EXPECT_EQ(perm[b][i].sum().item<int64_t>(), masked[b].sum().item<int64_t>());
+      } else {
+        EXPECT_TRUE(perm[b][i][i].item<bool>());
+      }
+      for (int64_t j = 0; j < L; ++j) {
+        if (mi && masked[b][j].item<bool>() && i != j) {  // a strict order: exactly one of the two sees the other
           EXPECT_NE(perm[b][i][j].item<bool>(), perm[b][j][i].item<bool>());
+        }
+      }
     }
     // Row p of the mapping is one-hot at the p-th target; the rest are empty.
     for (int64_t p = 0; p < P; ++p) {
@@ -99,8 +104,11 @@ TEST_F(MaskingTest, RtdLabelsMarkReplacedItemsOnly) {
   EXPECT_TRUE(torch::equal(r.corrupted, torch::tensor({{9, 4, 5, 0}}, torch::kLong)));
   EXPECT_TRUE(torch::equal(r.labels, torch::tensor({{1.0f, 0.0f, 0.0f, 0.0f}})));
   EXPECT_TRUE(torch::equal(r.weights, torch::tensor({{1.0f, 1.0f, 1.0f, 0.0f}})));
-  auto pool = sample_replacements_from_batch(items);
+  auto pool = sample_replacements_from_batch(items, 3);
   EXPECT_TRUE((pool.eq(3) | pool.eq(4) | pool.eq(5)).all().item<bool>());
+  // With hashed-OOV buckets 2..3 the first item id is 4: id 3 is never a replacement.
+  auto without_buckets = sample_replacements_from_batch(items, 4);
+  EXPECT_TRUE((without_buckets.eq(4) | without_buckets.eq(5)).all().item<bool>());
 }
 
 TEST_F(MaskingTest, UnknownSchemeIsRejected) {

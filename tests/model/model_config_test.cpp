@@ -57,7 +57,7 @@ TEST_F(ModelConfigTest, EveryProblemIsListedAtOnce) {
                                    {"input", {{"aggregation", "max"}}},
                                    {"tasks", {{{"type", "ranking"}}}}});
   auto p = c.problems();
-  EXPECT_TRUE(mentions(p, "divisible by --heads")) << p.size();
+  EXPECT_TRUE(mentions(p, "d_model (--d-model, 10) must be divisible by num_heads (--num-heads, 3)")) << p.size();
   EXPECT_TRUE(mentions(p, "masking.scheme 'mlm' does not fit architecture 'gpt2', which takes clm"));
   EXPECT_TRUE(mentions(p, "masking.mlm_probability must be in (0, 1)"));
   EXPECT_TRUE(mentions(p, "head.temperature must be > 0"));

@@ -1,4 +1,4 @@
-#include "seqrec/serve/bundle.h"
+#include "seqrec/export/bundle.h"
 
 #include <nlohmann/json.hpp>
 #include <torch/types.h>
@@ -19,7 +19,7 @@ using BundleTest = ServeTest;
 namespace {
 void expect_refused(const std::filesystem::path& bundle, const std::string& fragment) {
   try {
-    verify_bundle(bundle);
+    artifacts::verify_bundle(bundle);
     ADD_FAILURE() << "a bad bundle was accepted; expected a message with '" << fragment << "'";
   } catch (const InvalidInput& e) {
     EXPECT_NE(std::string(e.what()).find(fragment), std::string::npos) << e.what();
@@ -28,8 +28,8 @@ void expect_refused(const std::filesystem::path& bundle, const std::string& frag
 }  // namespace
 
 TEST_F(BundleTest, ExportWritesAManifestThatVerifies) {
-  auto manifest = verify_bundle(path("bundle"));
-  EXPECT_EQ(manifest.format_version, kPlainBundleFormatVersion);  // an older seqrec still serves a plain bundle
+  auto manifest = artifacts::verify_bundle(path("bundle"));
+  EXPECT_EQ(manifest.format_version, artifacts::kPlainBundleFormatVersion);  // an older seqrec still serves a plain bundle
   EXPECT_EQ(manifest.model_name, "recs");
   EXPECT_EQ(manifest.data_fingerprint, schema::Schema::load(path("data/schema.json")).fingerprint());
   EXPECT_EQ(manifest.model_config.at("d_model"), 16);
@@ -57,13 +57,13 @@ TEST_F(BundleTest, BundlePredictorMatchesTheDataAndCheckpointPredictor) {
 }
 
 TEST_F(BundleTest, HybridBundleMixesInSessionKnnAsEvaluateDoes) {
-  ExportOptions options;
+  artifacts::ExportOptions options;
   options.hybrid_sknn = 0.3;
   options.hybrid_knn.prefix_decay = 1;  // STAN's weights travel in the manifest too
   options.hybrid_knn.neighbor_decay = 2;
   options.hybrid_knn.idf = 1;
-  export_bundle(path("data"), path("run/checkpoint.pt"), path("hybrid"), options);
-  auto manifest = verify_bundle(path("hybrid"));
+  artifacts::export_bundle(path("data"), path("run/checkpoint.pt"), path("hybrid"), options);
+  auto manifest = artifacts::verify_bundle(path("hybrid"));
   EXPECT_DOUBLE_EQ(manifest.hybrid.at("sknn_weight").get<double>(), 0.3);
   EXPECT_DOUBLE_EQ(manifest.hybrid.at("sknn_neighbor_decay").get<double>(), 2.0);
   EXPECT_EQ(manifest.format_version, 2);
@@ -80,7 +80,8 @@ TEST_F(BundleTest, HybridBundleMixesInSessionKnnAsEvaluateDoes) {
   std::vector<etl::Event> events = {{"a", items[0], 1000, 1}, {"a", items[1], 2000, 2}, {"a", items[3], 3000, 3}};
   auto sessions = plain.workflow().transform_events(events);
   auto batch = model::make_prefix_batch(sessions, {0}, plain.model_config().max_length, false, cpu);
-  model::SessionKnn knn(etl::read_sessions(path("data/sessions/train")), plain.model_config().num_items, cpu, options.hybrid_knn);
+  model::SessionKnn knn(schema::read_sessions(path("data/sessions/train")), plain.model_config().num_items, plain.model_config().first_item_id, cpu,
+                        options.hybrid_knn);
   torch::NoGradGuard no_grad;
   auto mixed = model::mix_with_knn(plain.model().next_item_scores(batch.items, batch.lengths), knn.distribution(batch), 0.3);
   auto [values, ids] = mixed.topk(5, 1);
@@ -92,21 +93,21 @@ TEST_F(BundleTest, HybridBundleMixesInSessionKnnAsEvaluateDoes) {
     EXPECT_NEAR(got[0].scores[j], values[0][j].item<float>(), 1e-6) << j;
   }
   // The same hybrid from --data and a checkpoint.
-  plain.set_knn_hybrid(etl::read_sessions(path("data/sessions/train")), 0.3, options.hybrid_knn);
+  plain.set_knn_hybrid(schema::read_sessions(path("data/sessions/train")), 0.3, options.hybrid_knn);
   EXPECT_EQ(plain.predict(events, 5)[0].items, got[0].items);
 }
 
 TEST_F(BundleTest, EnsembleBundleAveragesItsModelsAsProbabilities) {
   // A second model: same config, other initial weights.
-  auto meta = train::load_checkpoint(path("run/checkpoint.pt"), c10::Device(c10::kCPU)).meta;
+  auto meta = artifacts::load_checkpoint(path("run/checkpoint.pt"), c10::Device(c10::kCPU)).meta;
   torch::manual_seed(99);
   auto second = model::make_model(meta.model);
-  train::save_checkpoint(path("run2/checkpoint.pt"), *second, meta);
-  ExportOptions options;
+  artifacts::save_checkpoint(path("run2/checkpoint.pt"), *second, meta);
+  artifacts::ExportOptions options;
   options.ensemble = {path("run2/checkpoint.pt")};
   options.hybrid_sknn = 0.3;
-  export_bundle(path("data"), path("run/checkpoint.pt"), path("ensemble"), options);
-  auto manifest = verify_bundle(path("ensemble"));
+  artifacts::export_bundle(path("data"), path("run/checkpoint.pt"), path("ensemble"), options);
+  auto manifest = artifacts::verify_bundle(path("ensemble"));
   ASSERT_EQ(manifest.ensemble, (std::vector<std::string>{"ensemble/1.pt"}));
   EXPECT_EQ(manifest.format_version, 2);  // a seqrec that reads only 1 would serve the first model alone
   EXPECT_TRUE(manifest.files.count("ensemble/1.pt"));
@@ -120,7 +121,7 @@ TEST_F(BundleTest, EnsembleBundleAveragesItsModelsAsProbabilities) {
   std::vector<etl::Event> events = {{"a", items[0], 1000, 1}, {"a", items[2], 2000, 2}};
   auto batch = model::make_prefix_batch(first.workflow().transform_events(events), {0}, meta.model.max_length, false, cpu);
   torch::NoGradGuard no_grad;
-  auto first_model = train::load_checkpoint(path("run/checkpoint.pt"), cpu).model;
+  auto first_model = artifacts::load_checkpoint(path("run/checkpoint.pt"), cpu).model;
   first_model->eval();
   second->eval();
   auto a = first_model->next_item_scores(batch.items, batch.lengths);
@@ -129,7 +130,7 @@ TEST_F(BundleTest, EnsembleBundleAveragesItsModelsAsProbabilities) {
   auto averaged = model::ensemble_scores({first_model, second}, batch.items, batch.lengths);
   EXPECT_TRUE(torch::allclose(averaged.slice(1, 3), mean.slice(1, 3), 1e-5, 1e-6));
   EXPECT_TRUE(torch::isinf(averaged.slice(1, 0, 3)).all().item<bool>());
-  model::SessionKnn knn(etl::read_sessions(path("data/sessions/train")), meta.model.num_items, cpu);
+  model::SessionKnn knn(schema::read_sessions(path("data/sessions/train")), meta.model.num_items, meta.model.first_item_id, cpu);
   auto [values, ids] = model::mix_with_knn(mean, knn.distribution(batch), 0.3).topk(5, 1);
   auto got = served.predict(events, 5);
   ASSERT_EQ(got[0].items.size(), 5u);
@@ -140,10 +141,10 @@ TEST_F(BundleTest, EnsembleBundleAveragesItsModelsAsProbabilities) {
   // A member over another history length is refused, naming it.
   auto longer = meta;
   longer.model.max_length = meta.model.max_length + 5;
-  train::save_checkpoint(path("run3/checkpoint.pt"), *model::make_model(longer.model), longer);
+  artifacts::save_checkpoint(path("run3/checkpoint.pt"), *model::make_model(longer.model), longer);
   options.ensemble = {path("run3/checkpoint.pt")};
   try {
-    export_bundle(path("data"), path("run/checkpoint.pt"), path("bad"), options);
+    artifacts::export_bundle(path("data"), path("run/checkpoint.pt"), path("bad"), options);
     ADD_FAILURE() << "an ensemble member with another max_length was exported";
   } catch (const InvalidInput& e) {
     EXPECT_NE(std::string(e.what()).find("run3"), std::string::npos) << e.what();
@@ -170,7 +171,7 @@ TEST_F(BundleTest, TruncatedOrMissingFileIsRefused) {
 
 TEST_F(BundleTest, NewerFormatIsRefusedAsNewer) {
   auto j = nlohmann::json::parse(read_text_file(path("bundle/manifest.json")));
-  j["format_version"] = kBundleFormatVersion + 1;
+  j["format_version"] = artifacts::kBundleFormatVersion + 1;
   write("bundle/manifest.json", j.dump());
   expect_refused(path("bundle"), "newer than this seqrec reads");
 }
@@ -183,14 +184,14 @@ TEST_F(BundleTest, UnreadableManifestOrNoBundleIsRefused) {
 }
 
 TEST_F(BundleTest, CheckpointFromAnotherSchemaIsNotExported) {
-  train::CheckpointMeta meta;
+  artifacts::CheckpointMeta meta;
   meta.model.num_items = 10;
   meta.model.d_model = 8;
   meta.model.num_heads = 2;
   meta.model.num_layers = 1;
   meta.schema_fingerprint = "0000";
-  train::save_checkpoint(path("other.pt"), *model::make_model(meta.model), meta);
-  EXPECT_THROW(export_bundle(path("data"), path("other.pt"), path("bundle2")), InvalidInput);
+  artifacts::save_checkpoint(path("other.pt"), *model::make_model(meta.model), meta);
+  EXPECT_THROW(artifacts::export_bundle(path("data"), path("other.pt"), path("bundle2")), InvalidInput);
   EXPECT_FALSE(std::filesystem::exists(path("bundle2")));
 }
 

@@ -11,7 +11,7 @@
 
 #include "seqrec/common/error.h"
 #include "seqrec/common/io.h"
-#include "seqrec/etl/session_dataset.h"
+#include "seqrec/schema/session_dataset.h"
 #include "seqrec/model/batch.h"
 #include "serve/serve_fixture.h"
 
@@ -131,11 +131,11 @@ TEST_F(HttpServerTest, EveryEndpointAnswersWithItsStatusAndBody) {
 
 TEST_F(HttpServerTest, JsonBinaryPredictAndEvaluatorScoresAgree) {
   start();
-  auto test = etl::read_sessions(path("data/sessions/test"));
+  auto test = schema::read_sessions(path("data/sessions/test"));
   ASSERT_GE(test.size(), 3);
   const std::vector<int64_t> rows = {0, 1, 2};
   // The evaluator's view: the model's scores for each session with its last item held out.
-  auto loaded = train::load_checkpoint(path("run/checkpoint.pt"), c10::Device(c10::kCPU));
+  auto loaded = artifacts::load_checkpoint(path("run/checkpoint.pt"), c10::Device(c10::kCPU));
   auto batch = model::make_prefix_batch(test, rows, 20, /*hold_out_last=*/true, c10::Device(c10::kCPU));
   auto [offline_scores, offline_ids] = loaded.model->next_item_scores(batch.items, batch.lengths).topk(5, 1);
   // The same prefixes as raw events.
@@ -299,14 +299,16 @@ TEST_F(HttpServerTest, ASecondServerOnAPortInUseIsRefused) {
 
 TEST_F(HttpServerTest, StopFinishesRequestsInFlight) {
   ServiceOptions options;
-  options.batching.max_queue_delay_us = 400000;  // the request is still queued when stop begins
+  options.batching.max_queue_delay_us = 5'000'000;  // the request is still queued when stop begins
   start(options);
   auto items = popular_items(*predictor_, 2);
   auto in_flight = std::async(std::launch::async, [&] {
     auto res = client().Post("/v2/models/recs/infer", infer_body({"s", "s"}, items, {1, 2}).dump(), "application/json");
     return res ? res->status : -1;
   });
-  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  // In flight, whatever the machine's speed (the future check only keeps a hung client from spinning forever).
+  while (service_->metrics().pending() == 0 && in_flight.wait_for(std::chrono::seconds(0)) != std::future_status::ready)
+    std::this_thread::yield();
   server_->stop();
   service_->shutdown();
   EXPECT_EQ(in_flight.get(), 200);

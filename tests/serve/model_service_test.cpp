@@ -170,15 +170,15 @@ TEST_F(ModelServiceTest, ConcurrentClientsGetTheirOwnAnswersFromSharedBatches) {
 TEST_F(ModelServiceTest, ShutdownFinishesQueuedRequestsThenRefusesNewOnes) {
   auto predictor = load_predictor();
   ServiceOptions options;
-  options.batching.max_queue_delay_us = 300000;  // the request sits in the queue when shutdown starts
+  // The request would wait a minute for others to batch with: only shutdown can let it go.
+  options.batching.max_queue_delay_us = 60'000'000;
   options.batching.max_batch_sessions = 64;
   ModelService service(predictor, options, manifest());
   auto request = request_for({"s", "s"}, popular_items(*predictor, 2), {1, 2});
   auto in_flight = std::async(std::launch::async, [&] { return service.infer(request); });
-  std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  const auto start = std::chrono::steady_clock::now();
+  while (service.metrics().pending() == 0) std::this_thread::yield();  // queued, whatever the machine's speed
   service.shutdown();
-  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(250)) << "shutdown did not cut the wait short";
+  ASSERT_EQ(in_flight.wait_for(std::chrono::seconds(30)), std::future_status::ready) << "shutdown did not cut the wait short";
   EXPECT_EQ(in_flight.get().outputs[0].bytes, std::vector<std::string>{"s"});
   EXPECT_FALSE(service.ready());
   EXPECT_EQ(status_of(service, request), 503);

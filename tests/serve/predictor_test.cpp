@@ -9,7 +9,7 @@
 #include "seqrec/metrics/evaluator.h"
 #include "seqrec/model/batch.h"
 #include "seqrec/schema/schema.h"
-#include "seqrec/train/checkpoint.h"
+#include "seqrec/export/checkpoint.h"
 #include "seqrec/train/trainer.h"
 
 #include "support.h"
@@ -38,19 +38,19 @@ class PredictorTest : public test::TempDirTest {
     train::TrainOptions train_options;
     train_options.epochs = 1;
     train::Trainer(config, train_options)
-        .fit(etl::read_sessions(path("data/sessions/train")), etl::read_sessions(path("data/sessions/valid")), path("run"),
+        .fit(schema::read_sessions(path("data/sessions/train")), schema::read_sessions(path("data/sessions/valid")), path("run"),
              schema.fingerprint());
   }
 };
 
 TEST_F(PredictorTest, RawEventsGiveTheSameTopKAsTheOfflineSessions) {
   auto predictor = Predictor::load(path("data"), path("run/checkpoint.pt"), c10::Device(c10::kCPU));
-  auto test = etl::read_sessions(path("data/sessions/test"));
+  auto test = schema::read_sessions(path("data/sessions/test"));
   ASSERT_GT(test.size(), 3);
   // Offline: the evaluator's view (last item held out).
   std::vector<int64_t> rows = {0, 1, 2};
   auto batch = model::make_prefix_batch(test, rows, 20, /*hold_out_last=*/true, c10::Device(c10::kCPU));
-  auto loaded = train::load_checkpoint(path("run/checkpoint.pt"), c10::Device(c10::kCPU));
+  auto loaded = artifacts::load_checkpoint(path("run/checkpoint.pt"), c10::Device(c10::kCPU));
   auto [offline_scores, offline_ids] = loaded.model->next_item_scores(batch.items, batch.lengths).topk(5, 1);
   // Online: the same prefixes as raw events.
   std::vector<etl::Event> events;
@@ -73,7 +73,7 @@ TEST_F(PredictorTest, AGpuPredictorAnswersAsTheCpuOne_CUDA) {
   if (!torch::cuda::is_available()) GTEST_SKIP() << "no GPU";
   auto cpu = Predictor::load(path("data"), path("run/checkpoint.pt"), c10::Device(c10::kCPU));
   auto gpu = Predictor::load(path("data"), path("run/checkpoint.pt"), c10::Device(c10::kCUDA));
-  auto test = etl::read_sessions(path("data/sessions/test"));
+  auto test = schema::read_sessions(path("data/sessions/test"));
   std::vector<etl::Event> events;
   for (int64_t r = 0; r < std::min<int64_t>(test.size(), 8); ++r)
     for (int64_t i = 0; i < test.length(r); ++i)

@@ -8,9 +8,9 @@
 #include "seqrec/etl/workflow.h"
 #include "seqrec/model/session_model.h"
 #include "seqrec/schema/schema.h"
-#include "seqrec/serve/bundle.h"
+#include "seqrec/export/bundle.h"
 #include "seqrec/serve/model_service.h"
-#include "seqrec/train/checkpoint.h"
+#include "seqrec/export/checkpoint.h"
 #include "support.h"
 
 namespace seqrec::serve::test {
@@ -30,20 +30,20 @@ class ServeTest : public seqrec::test::TempDirTest {
     etl::WorkflowOptions options;
     etl::run_etl({path("events.csv").string()}, options, path("data"));
     auto schema = schema::Schema::load(path("data/schema.json"));
-    train::CheckpointMeta meta;
+    artifacts::CheckpointMeta meta;
     meta.model.num_items = schema.item_column().cardinality;
     meta.model.d_model = 16;
     meta.model.num_heads = 2;
     meta.model.num_layers = 1;
     meta.schema_fingerprint = schema.fingerprint();
     auto model = model::make_model(meta.model);
-    train::save_checkpoint(path("run/checkpoint.pt"), *model, meta);
-    ExportOptions export_options;
+    artifacts::save_checkpoint(path("run/checkpoint.pt"), *model, meta);
+    artifacts::ExportOptions export_options;
     export_options.model_name = "recs";
-    export_bundle(path("data"), path("run/checkpoint.pt"), path("bundle"), export_options);
+    artifacts::export_bundle(path("data"), path("run/checkpoint.pt"), path("bundle"), export_options);
   }
 
-  BundleManifest manifest() const { return verify_bundle(path("bundle")); }
+  artifacts::BundleManifest manifest() const { return artifacts::verify_bundle(path("bundle")); }
 
   std::shared_ptr<const Predictor> load_predictor() const {
     return std::make_shared<const Predictor>(Predictor::load_bundle(path("bundle"), c10::Device(c10::kCPU)));

@@ -14,9 +14,9 @@
 namespace seqrec::train {
 
 namespace {
-etl::SessionTable sessions(int64_t count, int64_t num_items, uint64_t seed) {
+schema::SessionTable sessions(int64_t count, int64_t num_items, uint64_t seed) {
   std::mt19937_64 rng(seed);
-  etl::SessionTable t;
+  schema::SessionTable t;
   for (int64_t s = 0; s < count; ++s) {
     std::vector<int64_t> items, times;
     const int64_t n = 2 + static_cast<int64_t>(rng() % 12);
@@ -47,7 +47,7 @@ std::vector<torch::Tensor> grads_of(model::SessionModel& m) {
 }
 
 /// The gradient Replicas must produce: each shard's loss (rows dealt round-robin) weighted by its share of the rows.
-std::vector<torch::Tensor> reference_grads(model::SessionModel& main, const etl::SessionTable& table,
+std::vector<torch::Tensor> reference_grads(model::SessionModel& main, const schema::SessionTable& table,
                                            const std::vector<int64_t>& rows, int shards, double* loss_out) {
   auto copy = model::make_model(main.config());
   {

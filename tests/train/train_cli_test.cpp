@@ -3,7 +3,7 @@
 #include <fstream>
 #include <random>
 
-#include "seqrec/etl/session_dataset.h"
+#include "seqrec/schema/session_dataset.h"
 #include "seqrec/schema/schema.h"
 #include "support.h"
 
@@ -26,7 +26,7 @@ test::CliResult run_shell(const std::string& command) {
 void write_data(const std::filesystem::path& dir) {
   std::mt19937_64 rng(5);
   for (const char* split : {"train", "valid", "test"}) {
-    etl::SessionTable t;
+    schema::SessionTable t;
     for (int s = 0; s < 120; ++s) {
       std::vector<int64_t> items, times;
       for (int i = 0, n = 2 + static_cast<int>(rng() % 5); i < n; ++i) {
@@ -35,7 +35,7 @@ void write_data(const std::filesystem::path& dir) {
       }
       t.append(std::string(split) + std::to_string(s), items, times);
     }
-    etl::write_sessions(t, dir / "sessions" / split);
+    schema::write_sessions(t, dir / "sessions" / split);
   }
   schema::Schema schema;
   schema::ColumnSchema item{"item_id", "int64", true, {"item", "id", "categorical", "list", "target"}};
@@ -68,9 +68,10 @@ TEST_F(TrainCliTest, SigtermSavesTheStateExitsWith143AndResumeFinishes) {
   write_data(path("data"));
   const std::string base = "train --data " + q(path("data")) + " --run " + q(path("run")) +
                            " --d-model 8 --heads 1 --layers 1 --batch-size 4 --eval-every 0 --threads 1";
-  // Far more steps than 2 seconds allow: the signal always arrives mid-run.
-  auto stopped = run_shell("timeout --preserve-status -s TERM 2 " + std::string(SEQREC_CLI_PATH) + " " + base +
-                           " --max-steps 100000000");
+  // SIGTERM once the first step is logged, of far more steps than any machine finishes: always mid-run.
+  auto stopped = run_shell("(" + std::string(SEQREC_CLI_PATH) + " " + base + " --max-steps 100000000 --log-every 1 & pid=$!; " +
+                           "until grep -q '\"type\":\"train\"' " + q(path("run/metrics.jsonl")) + " 2>/dev/null || ! kill -0 $pid; do sleep 0.05; done; " +
+                           "kill -TERM $pid; wait $pid)");
   EXPECT_EQ(stopped.exit_code, 128 + 15) << stopped.output;
   EXPECT_NE(stopped.output.find("state saved in"), std::string::npos) << stopped.output;
   ASSERT_TRUE(std::filesystem::exists(path("run/last.pt")));

@@ -13,7 +13,7 @@
 #include "seqrec/metrics/evaluator.h"
 #include "seqrec/model/popularity.h"
 #include "seqrec/schema/schema.h"
-#include "seqrec/train/checkpoint.h"
+#include "seqrec/export/checkpoint.h"
 #include "seqrec/train/report.h"
 #include "seqrec/train/time_windows.h"
 #include "support.h"
@@ -43,9 +43,9 @@ std::filesystem::path make_planted_data(const std::filesystem::path& dir) {
 }
 
 /// Random sessions where item i is mostly followed by i + 1: learnable in a few steps, built without ETL.
-etl::SessionTable random_sessions(int64_t sessions, int64_t num_items, uint64_t seed) {
+schema::SessionTable random_sessions(int64_t sessions, int64_t num_items, uint64_t seed) {
   std::mt19937_64 rng(seed);
-  etl::SessionTable t;
+  schema::SessionTable t;
   for (int64_t s = 0; s < sessions; ++s) {
     const int64_t n = 2 + static_cast<int64_t>(rng() % 6);
     std::vector<int64_t> items, times;
@@ -77,9 +77,9 @@ using TrainerTest = test::TempDirTest;
 TEST_F(TrainerTest, LearnsAPlantedSequentialPatternThatPopularityCannot) {
   auto data = make_planted_data(dir_);
   auto schema = schema::Schema::load(data / "schema.json");
-  auto train = etl::read_sessions(data / "sessions/train");
-  auto valid = etl::read_sessions(data / "sessions/valid");
-  auto test = etl::read_sessions(data / "sessions/test");
+  auto train = schema::read_sessions(data / "sessions/train");
+  auto valid = schema::read_sessions(data / "sessions/valid");
+  auto test = schema::read_sessions(data / "sessions/test");
   TrainOptions options;
   options.epochs = 4;
   options.batch_size = 64;
@@ -90,11 +90,11 @@ TEST_F(TrainerTest, LearnsAPlantedSequentialPatternThatPopularityCannot) {
   EXPECT_TRUE(std::filesystem::exists(dir_ / "run/checkpoint.pt"));
   EXPECT_TRUE(std::filesystem::exists(dir_ / "run/metrics.jsonl"));
 
-  auto loaded = load_checkpoint(dir_ / "run/checkpoint.pt", c10::Device(c10::kCPU));
+  auto loaded = artifacts::load_checkpoint(dir_ / "run/checkpoint.pt", c10::Device(c10::kCPU));
   metrics::Evaluator evaluator(metrics::EvaluatorOptions{});
   auto model = loaded.model;
   auto ours = evaluator.evaluate(test, [&](const model::PrefixBatch& b) { return model->next_item_scores(b.items, b.lengths); }, "gpt2");
-  model::Popularity popularity(train, schema.item_column().cardinality, c10::Device(c10::kCPU));
+  model::Popularity popularity(train, schema.item_column().cardinality, schema.item_column().first_value_id, c10::Device(c10::kCPU));
   auto baseline = evaluator.evaluate(test, [&](const model::PrefixBatch& b) { return popularity.scores(b); }, "pop");
   // 90% of next items follow the hidden successor: a model that learned it ranks it near the top.
   EXPECT_GT(ours.metrics["recall@10"], 0.8) << "model recall@10 " << ours.metrics["recall@10"];
@@ -105,9 +105,9 @@ TEST_F(TrainerTest, Bf16AutocastLearnsThePlantedPatternToo) {
   if (!cpu_supports_bf16()) GTEST_SKIP() << "this CPU has no native bf16";
   auto data = make_planted_data(dir_);
   auto schema = schema::Schema::load(data / "schema.json");
-  auto train = etl::read_sessions(data / "sessions/train");
-  auto valid = etl::read_sessions(data / "sessions/valid");
-  auto test = etl::read_sessions(data / "sessions/test");
+  auto train = schema::read_sessions(data / "sessions/train");
+  auto valid = schema::read_sessions(data / "sessions/valid");
+  auto test = schema::read_sessions(data / "sessions/test");
   TrainOptions options;
   options.epochs = 4;
   options.batch_size = 64;
@@ -116,7 +116,7 @@ TEST_F(TrainerTest, Bf16AutocastLearnsThePlantedPatternToo) {
   Trainer trainer(small_model(schema.item_column().cardinality), options);
   trainer.fit(train, valid, dir_ / "run", schema.fingerprint());
   // The weights stay float (autocast computes in bf16, the optimizer updates fp32 masters).
-  auto model = load_checkpoint(dir_ / "run/checkpoint.pt", c10::Device(c10::kCPU)).model;
+  auto model = artifacts::load_checkpoint(dir_ / "run/checkpoint.pt", c10::Device(c10::kCPU)).model;
   for (const auto& p : model->parameters()) EXPECT_EQ(p.scalar_type(), torch::kFloat);
   metrics::Evaluator evaluator(metrics::EvaluatorOptions{});
   auto ours = evaluator.evaluate(test, [&](const model::PrefixBatch& b) { return model->next_item_scores(b.items, b.lengths); }, "gpt2");
@@ -127,9 +127,9 @@ TEST_F(TrainerTest, TrainsInBf16OnTheGpuAndScoresLikeItsCpuCopy_CUDA) {
   if (!torch::cuda::is_available()) GTEST_SKIP() << "no GPU";
   auto data = make_planted_data(dir_);
   auto schema = schema::Schema::load(data / "schema.json");
-  auto train = etl::read_sessions(data / "sessions/train");
-  auto valid = etl::read_sessions(data / "sessions/valid");
-  auto test = etl::read_sessions(data / "sessions/test");
+  auto train = schema::read_sessions(data / "sessions/train");
+  auto valid = schema::read_sessions(data / "sessions/valid");
+  auto test = schema::read_sessions(data / "sessions/test");
   TrainOptions options;
   options.epochs = 4;
   options.batch_size = 64;
@@ -141,11 +141,11 @@ TEST_F(TrainerTest, TrainsInBf16OnTheGpuAndScoresLikeItsCpuCopy_CUDA) {
   // The GPU's streamed top-k evaluation learns the pattern; the same checkpoint on the CPU ranks alike.
   metrics::EvaluatorOptions on_gpu;
   on_gpu.device = c10::Device(c10::kCUDA);
-  auto gpu_model = load_checkpoint(dir_ / "run/checkpoint.pt", c10::Device(c10::kCUDA)).model;
+  auto gpu_model = artifacts::load_checkpoint(dir_ / "run/checkpoint.pt", c10::Device(c10::kCUDA)).model;
   auto gpu = metrics::Evaluator(on_gpu).evaluate(
       test, [&](const model::PrefixBatch& b) { return gpu_model->next_item_scores(b.items, b.lengths); }, "gpu");
   EXPECT_GT(gpu.metrics["recall@10"], 0.8) << gpu.metrics["recall@10"];
-  auto cpu_model = load_checkpoint(dir_ / "run/checkpoint.pt", c10::Device(c10::kCPU)).model;
+  auto cpu_model = artifacts::load_checkpoint(dir_ / "run/checkpoint.pt", c10::Device(c10::kCPU)).model;
   auto cpu = metrics::Evaluator(metrics::EvaluatorOptions{}).evaluate(
       test, [&](const model::PrefixBatch& b) { return cpu_model->next_item_scores(b.items, b.lengths); }, "cpu");
   EXPECT_NEAR(gpu.metrics["recall@10"], cpu.metrics["recall@10"], 0.01);
@@ -154,9 +154,9 @@ TEST_F(TrainerTest, TrainsInBf16OnTheGpuAndScoresLikeItsCpuCopy_CUDA) {
 TEST_F(TrainerTest, CheckpointRoundTripGivesIdenticalScores) {
   auto model = model::make_model(small_model(40));
   model->eval();
-  CheckpointMeta meta{small_model(40), "abc", nlohmann::json::object(), 3, 30, 0.5};
-  save_checkpoint(dir_ / "c.pt", *model, meta);
-  auto loaded = load_checkpoint(dir_ / "c.pt", c10::Device(c10::kCPU));
+  artifacts::CheckpointMeta meta{small_model(40), "abc", nlohmann::json::object(), 3, 30, 0.5};
+  artifacts::save_checkpoint(dir_ / "c.pt", *model, meta);
+  auto loaded = artifacts::load_checkpoint(dir_ / "c.pt", c10::Device(c10::kCPU));
   auto items = torch::tensor({{3, 9, 17, 0}}, torch::kLong);
   auto lengths = torch::tensor({3}, torch::kLong);
   test::expect_tensor_near(model->next_item_scores(items, lengths), loaded.model->next_item_scores(items, lengths), 0);
@@ -166,9 +166,9 @@ TEST_F(TrainerTest, CheckpointRoundTripGivesIdenticalScores) {
 }
 
 TEST_F(TrainerTest, CheckpointFromAnotherSchemaIsRefused) {
-  CheckpointMeta meta{small_model(40), "aaaa", nlohmann::json::object()};
+  artifacts::CheckpointMeta meta{small_model(40), "aaaa", nlohmann::json::object()};
   try {
-    check_schema_matches(meta, "bbbb", "run/checkpoint.pt", "data/schema.json");
+    artifacts::check_schema_matches(meta, "bbbb", "run/checkpoint.pt", "data/schema.json");
     FAIL();
   } catch (const InvalidInput& e) {
     std::string msg = e.what();
@@ -179,9 +179,9 @@ TEST_F(TrainerTest, CheckpointFromAnotherSchemaIsRefused) {
 
 TEST_F(TrainerTest, DamagedOrMissingCheckpointIsAClearError) {
   write("junk.pt", "this is not a checkpoint");
-  EXPECT_THROW(load_checkpoint(dir_ / "junk.pt", c10::Device(c10::kCPU)), InvalidInput);
+  EXPECT_THROW(artifacts::load_checkpoint(dir_ / "junk.pt", c10::Device(c10::kCPU)), InvalidInput);
   try {
-    load_checkpoint(dir_ / "missing.pt", c10::Device(c10::kCPU));
+    artifacts::load_checkpoint(dir_ / "missing.pt", c10::Device(c10::kCPU));
     FAIL();
   } catch (const InvalidInput& e) {
     EXPECT_NE(std::string(e.what()).find("missing.pt' does not exist"), std::string::npos) << e.what();
@@ -197,8 +197,8 @@ TEST_F(TrainerTest, InvalidOptionsAreAllReportedBeforeTraining) {
     FAIL();
   } catch (const InvalidInput& e) {
     std::string msg = e.what();
-    EXPECT_NE(msg.find("--epochs must be >= 1"), std::string::npos) << msg;
-    EXPECT_NE(msg.find("--lr must be > 0"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("epochs (--epochs) must be >= 1"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("learning_rate (--learning-rate) must be > 0"), std::string::npos) << msg;
   }
 }
 
@@ -221,7 +221,7 @@ TrainOptions quick_options() {
 
 std::vector<torch::Tensor> weights_of(const std::filesystem::path& checkpoint) {
   std::vector<torch::Tensor> out;
-  for (const auto& p : load_checkpoint(checkpoint, c10::Device(c10::kCPU)).model->parameters()) out.push_back(p.detach().clone());
+  for (const auto& p : artifacts::load_checkpoint(checkpoint, c10::Device(c10::kCPU)).model->parameters()) out.push_back(p.detach().clone());
   return out;
 }
 }  // namespace
@@ -276,8 +276,8 @@ TEST_F(TrainerTest, SameSeedOnTheCpuRepeatsExactly) {
     o.epochs = 1;
     o.replicas = replicas;
     const auto run = dir_ / ("r" + std::to_string(replicas));
-    Trainer(config, o).fit(train, etl::SessionTable{}, run / "a", "fp");
-    Trainer(config, o).fit(train, etl::SessionTable{}, run / "b", "fp");
+    Trainer(config, o).fit(train, schema::SessionTable{}, run / "a", "fp");
+    Trainer(config, o).fit(train, schema::SessionTable{}, run / "b", "fp");
     auto a = weights_of(run / "a/last.pt"), b = weights_of(run / "b/last.pt");
     for (size_t i = 0; i < a.size(); ++i) EXPECT_TRUE(torch::equal(a[i], b[i])) << "replicas " << replicas;
   }
@@ -344,7 +344,7 @@ TEST_F(TrainerTest, OptionsComeFromJsonAndUnknownKeysAreNamed) {
   o.accumulation_steps = 0;
   auto p = o.problems();
   ASSERT_EQ(p.size(), 2u);
-  EXPECT_NE(p[0].find("--optimizer must be adamw or adam"), std::string::npos);
+  EXPECT_NE(p[0].find("optimizer (--optimizer) must be adamw or adam"), std::string::npos);
 }
 
 TEST_F(TrainerTest, TimeWindowsTrainOnEachDayAndEvaluateOnTheNext) {
@@ -352,7 +352,7 @@ TEST_F(TrainerTest, TimeWindowsTrainOnEachDayAndEvaluateOnTheNext) {
     for (const char* split : {"train", "valid", "test"}) {
       char name[16];
       std::snprintf(name, sizeof name, "day-%04d", day);
-      etl::write_sessions(random_sessions(60, 30, day * 10 + split[0]), dir_ / "data/sessions" / name / split);
+      schema::write_sessions(random_sessions(60, 30, day * 10 + split[0]), dir_ / "data/sessions" / name / split);
     }
   EXPECT_EQ(list_time_windows(dir_ / "data/sessions"), (std::vector<std::string>{"day-0001", "day-0002", "day-0003"}));
   auto o = quick_options();

@@ -19,6 +19,9 @@ struct InputColumn {
   DType dtype = DType::kString;
   TimestampFormat format = TimestampFormat::kAuto;  ///< timestamps only
   bool required = false;                            ///< an empty value is a bad row rather than a null
+  /// Other names the column may have in a request (file header, JSON field, tensor), tried in order when `name`
+  /// is absent; the column keeps `name`. Not saved: Workflow::request_input() adds them.
+  std::vector<std::string> aliases;
 };
 
 /// How raw event files are read: format, delimiter, typed columns and what to do with bad rows.

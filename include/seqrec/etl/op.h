@@ -3,6 +3,7 @@
 
 #include <filesystem>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -25,6 +26,14 @@ class Op {
   /// Columns read, and columns written or created.
   virtual std::vector<std::string> inputs() const = 0;
   virtual std::vector<std::string> outputs() const = 0;
+  /// The frame's column names after this step, given those before it (the workflow follows them through the
+  /// steps to find a misspelt column before any data is read). Most ops add their outputs.
+  virtual std::set<std::string> columns_after(std::set<std::string> columns) const {
+    for (const auto& o : outputs()) columns.insert(o);
+    return columns;
+  }
+  /// Whether the step may run without its input columns (MakeTimestamp: a request may carry the timestamp itself).
+  virtual bool inputs_may_be_absent() const { return false; }
   /// Columns whose values decide which rows (or list elements) survive; empty for row-preserving ops.
   virtual std::vector<std::string> row_inputs() const { return {}; }
   virtual bool stateful() const { return false; }

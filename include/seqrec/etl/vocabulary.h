@@ -5,13 +5,15 @@
 #include <unordered_map>
 #include <vector>
 
+#include "seqrec/schema/schema.h"
+
 namespace seqrec::etl {
 
 /// Categorify ids as NVTabular (23.06+) assigns them, so ids match Merlin (DESIGN.md §2).
 constexpr int64_t kPaddingId = 0;
 constexpr int64_t kNullId = 1;
 constexpr int64_t kOovId = 2;
-constexpr int64_t kFirstValueId = 3;
+constexpr int64_t kFirstValueId = schema::kDefaultFirstValueId;  // one OOV bucket
 
 /// 64-bit FNV-1a: a hash that is the same on every platform and run, for hashed ids.
 uint64_t stable_hash(const std::string& value);

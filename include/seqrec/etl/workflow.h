@@ -14,12 +14,18 @@
 #include "seqrec/etl/event_reader.h"
 #include "seqrec/etl/frame.h"
 #include "seqrec/etl/op.h"
-#include "seqrec/etl/session_dataset.h"
+#include "seqrec/schema/session_dataset.h"
 #include "seqrec/etl/timestamp.h"
 #include "seqrec/etl/vocabulary.h"
 #include "seqrec/schema/schema.h"
 
 namespace seqrec::etl {
+
+// The ETL writes the schema's session dataset (schema/session_dataset.h): its names, unqualified here.
+using schema::read_sessions;
+using schema::SessionTable;
+using schema::SessionWriter;
+using schema::write_sessions;
 
 namespace detail {
 class PartitionStore;
@@ -82,7 +88,8 @@ struct WorkflowOptions {
   nlohmann::json to_spec() const;
 };
 
-/// One raw event as read from a file or a request.
+/// One raw event of a typed request (library callers and tests): Workflow::transform_events turns events into the
+/// workflow's raw columns and takes the same road as files.
 struct Event {
   std::string session;
   std::string item;
@@ -90,20 +97,10 @@ struct Event {
   int64_t order = 0;  ///< order column value, else the position in the input
 };
 
-/// One session's events in time order, items still raw.
-struct RawSession {
-  std::string id;
-  std::vector<std::string> items;
-  std::vector<int64_t> timestamps;
+/// Other names a request may give the session, item and timestamp columns (predict's --session-col, ...).
+struct RequestNames {
+  std::string session, item, timestamp;
 };
-
-/// Reads events from a delimited file with the options' column mapping. Bad rows throw InvalidInput with
-/// file:line:column and the row's text, or are counted in `stats` when on_bad_row=skip.
-std::vector<Event> read_events(const std::string& path, const WorkflowOptions& options, ReadStats& stats);
-
-/// Groups events by session (first-seen order), sorts each by (timestamp, order), drops consecutive repeats
-/// when asked. `repeats_dropped` counts removed events.
-std::vector<RawSession> group_sessions(std::vector<Event> events, bool drop_repeats, int64_t* repeats_dropped = nullptr);
 
 /// How a batch run streams: threads for parsing, chunk size, spill partitions.
 struct RunOptions {
@@ -147,6 +144,8 @@ class Workflow {
   /// The quick path: the flag form translated into a workflow.
   static Workflow from_options(const WorkflowOptions& options);
 
+  /// Statistics pass over raw columns in memory (events_frame, raw_frame).
+  void fit_frame(Frame raw);
   /// Statistics pass over files: streamed in chunks, parsed on several threads, spilled by session.
   EtlSummary fit(const std::vector<std::string>& inputs, const RunOptions& run = {});
   /// Applies the fitted workflow to files and writes `<out>/sessions/...`, `<out>/schema.json`,
@@ -160,6 +159,14 @@ class Workflow {
   SessionTable transform_frame(Frame raw) const;
   /// The same for Event records (session, item, timestamp, order).
   SessionTable transform_events(std::vector<Event> events) const;
+  /// Event records as the workflow's raw columns (the timestamp as milliseconds).
+  Frame events_frame(const std::vector<Event>& events) const;
+  /// The raw columns a request carries (a `predict` file, a server request): the workflow's input columns, each
+  /// also accepted under its Merlin name (session_id, item_id, timestamp) and under the `names` given.
+  InputSpec request_input(const RequestNames& names = {}) const;
+  /// The online path for a file of raw events in the input layout (CSV/TSV/JSON Lines, gzip), read by the ETL's
+  /// own reader with `request` (request_input()); bad rows are errors or counted as the workflow's on_bad_row says.
+  SessionTable transform_file(const std::string& path, const InputSpec& request, ReadStats& stats) const;
   /// Builds raw input from text values, parsed exactly as files are: {"session_id": [...], "item_id": [...]}.
   Frame raw_frame(const std::vector<std::pair<std::string, std::vector<std::string>>>& columns) const;
   /// The final frame of a transform, before it becomes a SessionTable (for tests and export).
@@ -186,12 +193,14 @@ class Workflow {
   void save(const std::filesystem::path& dir, const nlohmann::json& summary) const;
   static Workflow load(const std::filesystem::path& dir);
 
-  /// Legacy helpers over the same ops: fit on sessions, transform sessions (drops short ones when asked).
-  static Workflow fit(const std::vector<RawSession>& train, const WorkflowOptions& options);
-  SessionTable transform(const std::vector<RawSession>& sessions, bool filter_short, int64_t* removed_short = nullptr) const;
 
  private:
   void build(const nlohmann::json& spec, const std::string& origin);
+  // build(), step by step; each appends what is wrong to `problems`.
+  bool make_steps(const nlohmann::json& spec, const std::string& origin, std::vector<std::string>& problems);
+  std::set<std::string> trace_columns(std::vector<std::string>& problems);
+  void read_output(const nlohmann::json& out, const std::set<std::string>& have, std::vector<std::string>& problems);
+  void remember_event_roles(const nlohmann::json& events);
   /// Calls its consumer with every partition, holding at least the given raw columns.
   using PartitionSource = std::function<void(const std::set<std::string>&, const std::function<void(Frame&&)>&)>;
   void fit_frames(const PartitionSource& for_each_partition);
@@ -202,7 +211,6 @@ class Workflow {
   std::unique_ptr<detail::PartitionStore> spill_into(const std::filesystem::path& out, const std::vector<std::string>& inputs,
                                                      const RunOptions& run, EtlSummary& summary) const;
   void write_outputs(detail::PartitionStore& store, const std::filesystem::path& out, EtlSummary& summary) const;
-  Frame events_frame(const std::vector<Event>& events) const;
 
   nlohmann::json spec_;
   InputSpec input_;

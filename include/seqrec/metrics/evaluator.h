@@ -3,11 +3,13 @@
 
 #include <functional>
 #include <map>
+#include <random>
 #include <string>
 #include <vector>
 
-#include "seqrec/etl/session_dataset.h"
+#include "seqrec/schema/session_dataset.h"
 #include "seqrec/model/batch.h"
+#include "seqrec/schema/schema.h"
 
 namespace seqrec::metrics {
 
@@ -38,6 +40,8 @@ struct EvaluatorOptions {
   int64_t sampled_negatives = 0;
   uint64_t seed = 7;  ///< the sampled negatives' seed
   c10::Device device = c10::Device(c10::kCPU);
+  /// The schema's first item id (schema::ColumnSchema::first_value_id): lower ids are never ranked nor drawn.
+  int64_t first_item_id = schema::kDefaultFirstValueId;
 };
 
 struct EvaluationResult {
@@ -51,17 +55,22 @@ struct EvaluationResult {
   nlohmann::json to_json() const;
 };
 
+struct Prediction;
+
 /// Ranking evaluation (DESIGN.md §4) streamed in batches: ranks come from the scores one batch at a time, never
 /// from a one-hot matrix over the catalogue.
 class Evaluator {
  public:
   explicit Evaluator(EvaluatorOptions options);
-  EvaluationResult evaluate(const etl::SessionTable& sessions, const Scorer& scorer, const std::string& name) const;
+  EvaluationResult evaluate(const schema::SessionTable& sessions, const Scorer& scorer, const std::string& name) const;
   const EvaluatorOptions& options() const { return options_; }
   /// The protocol as printed, e.g. "every-prefix, full ranking, seen items excluded".
   std::string describe() const;
 
  private:
+  /// The sampled protocol's negatives for `chunk`: [B, sampled_negatives] ids among V the sessions never hold.
+  at::Tensor sampled_negatives(const schema::SessionTable& sessions, const std::vector<Prediction>& chunk, int64_t V,
+                               std::mt19937_64& rng) const;
   EvaluatorOptions options_;
 };
 
@@ -71,9 +80,9 @@ struct Prediction {
   int64_t target;
 };
 /// The predictions `options` makes from `sessions`, in table order.
-std::vector<Prediction> list_predictions(const etl::SessionTable& sessions, const EvaluatorOptions& options);
+std::vector<Prediction> list_predictions(const schema::SessionTable& sessions, const EvaluatorOptions& options);
 /// Builds the scorer input for `predictions`: the last `max_length` history items of each, and the targets.
-model::PrefixBatch make_prediction_batch(const etl::SessionTable& sessions, const std::vector<Prediction>& predictions,
+model::PrefixBatch make_prediction_batch(const schema::SessionTable& sessions, const std::vector<Prediction>& predictions,
                                          int64_t max_length, c10::Device device);
 
 /// A results table: the protocol, then one row per result, one column per metric, written for a terminal.

@@ -21,13 +21,13 @@ double precision_at(int64_t rank, int64_t k);
 double map_at(int64_t rank, int64_t k);
 
 /// rank = 1 + number of items scored strictly higher than the target. scores: [B, V] with reserved ids
-/// at -inf; targets: [B]. Targets below `first_valid_id` (padding, null, OOV) get kMissRank.
-std::vector<int64_t> target_ranks(const at::Tensor& scores, const at::Tensor& targets, int64_t first_valid_id = 3);
+/// at -inf; targets: [B]. Targets below `first_valid_id` (the schema's first item id: padding, null, OOV) get kMissRank.
+std::vector<int64_t> target_ranks(const at::Tensor& scores, const at::Tensor& targets, int64_t first_valid_id);
 
 /// Sampled protocol: the target's rank among itself and `negatives` [B, N] (ids), 1 + number of negatives
 /// scored strictly higher. Reserved targets get kMissRank.
 std::vector<int64_t> sampled_target_ranks(const at::Tensor& scores, const at::Tensor& targets, const at::Tensor& negatives,
-                                          int64_t first_valid_id = 3);
+                                          int64_t first_valid_id);
 
 /// Averages ranking metrics over a stream of ranks, for each k.
 class RankingMeter {

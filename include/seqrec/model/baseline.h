@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "seqrec/etl/session_dataset.h"
+#include "seqrec/schema/session_dataset.h"
 #include "seqrec/model/batch.h"
 
 namespace seqrec::model {
@@ -15,7 +15,7 @@ namespace seqrec::model {
 class ItemScorer {
  public:
   virtual ~ItemScorer() = default;
-  /// Scores [B, num_items] for the prefixes of `batch` (items, lengths); ids 0..2 get -inf.
+  /// Scores [B, num_items] for the prefixes of `batch` (items, lengths); the reserved ids get -inf.
   virtual at::Tensor scores(const PrefixBatch& batch) const = 0;
   virtual std::string name() const = 0;
 };
@@ -24,13 +24,14 @@ class ItemScorer {
 const std::vector<std::string>& baseline_names();
 
 /// Fits the baseline `name` on `train`; throws InvalidInput listing the known names otherwise.
-std::unique_ptr<ItemScorer> make_baseline(const std::string& name, const etl::SessionTable& train, int64_t num_items,
-                                          c10::Device device);
+/// `num_items` and `first_item_id` are the schema's item range: ids below first_item_id are never recommended.
+std::unique_ptr<ItemScorer> make_baseline(const std::string& name, const schema::SessionTable& train, int64_t num_items,
+                                          int64_t first_item_id, c10::Device device);
 
 namespace detail {
 /// Popularity divided so that it stays below 1: added to integer-valued counts, it breaks their ties by
 /// popularity without reordering them. Reserved ids are -inf. [num_items] float on the CPU.
-std::vector<float> popularity_tie_break(const etl::SessionTable& train, int64_t num_items);
+std::vector<float> popularity_tie_break(const schema::SessionTable& train, int64_t num_items, int64_t first_item_id);
 }  // namespace detail
 
 }  // namespace seqrec::model

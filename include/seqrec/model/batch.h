@@ -5,7 +5,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "seqrec/etl/session_dataset.h"
+#include "seqrec/schema/session_dataset.h"
 
 namespace seqrec::model {
 
@@ -18,12 +18,12 @@ struct PrefixBatch {
 
 /// Builds a PrefixBatch from `rows` of `table`. With `hold_out_last` the last item is the target
 /// (sessions of length >= 2); without it, the whole session is the input (prediction).
-PrefixBatch make_prefix_batch(const etl::SessionTable& table, const std::vector<int64_t>& rows, int64_t max_length,
+PrefixBatch make_prefix_batch(const schema::SessionTable& table, const std::vector<int64_t>& rows, int64_t max_length,
                               bool hold_out_last, c10::Device device);
 
 /// Training sequences: the last `sequence_length` items of each session, [B, L] int64 right-padded with 0.
 /// The model decides what to predict from them (shifted targets, masks, ...).
-at::Tensor make_training_batch(const etl::SessionTable& table, const std::vector<int64_t>& rows, int64_t sequence_length,
+at::Tensor make_training_batch(const schema::SessionTable& table, const std::vector<int64_t>& rows, int64_t sequence_length,
                                c10::Device device);
 
 }  // namespace seqrec::model

@@ -18,7 +18,7 @@ namespace seqrec::model {
 /// with `normalize`, cosine similarity (both sides L2-normalised, as NISER) / temperature.
 /// Losses: full softmax cross-entropy (label smoothing), sampled softmax (log-uniform negatives with logQ
 /// correction, or the batch's other targets), or SASRec's binary cross-entropy on sampled negatives.
-/// Ids 0..2 (padding, null, OOV) are never scored.
+/// Ids below the schema's first item id (padding, null, OOV and hashed-OOV buckets) are never scored.
 class NextItemHeadImpl : public torch::nn::Module {
  public:
   NextItemHeadImpl(const ModelConfig& resolved, torch::nn::Embedding item_embedding);
@@ -27,7 +27,7 @@ class NextItemHeadImpl : public torch::nn::Module {
   /// The k best items for hidden [M, D]: {logits [M, k'], ids [M, k']}, best first, as logits(hidden).topk(k)
   /// but without the [M, num_items] matrix when it runs on the CPU without autograd (model::top_k_inner_product).
   std::pair<torch::Tensor, torch::Tensor> top_k(const torch::Tensor& hidden, int64_t k);
-  /// Mean loss of predicting targets [M] (ids >= 3) from hidden [M, D].
+  /// Mean loss of predicting targets [M] (ids >= first_item_id) from hidden [M, D].
   torch::Tensor loss(const torch::Tensor& hidden, const torch::Tensor& targets);
 
   /// Scores of `candidates` ([M, C] or [C]) for hidden [M, D] -> [M, C], bias and temperature included.
@@ -45,7 +45,7 @@ class NextItemHeadImpl : public torch::nn::Module {
 
   torch::nn::Linear projection{nullptr}, output{nullptr};
   torch::Tensor bias;           ///< [num_items] when head.output_bias
-  torch::Tensor reserved_bias;  ///< buffer [num_items]: -inf on ids 0..2
+  torch::Tensor reserved_bias;  ///< buffer [num_items]: -inf on the reserved ids
 
  private:
   torch::Tensor item_vectors(const torch::Tensor& ids);  ///< [.., E or D] output vectors of ids
@@ -53,6 +53,7 @@ class NextItemHeadImpl : public torch::nn::Module {
   torch::Tensor unit(const torch::Tensor& vectors) const;  ///< L2-normalised rows when head.normalize, else as is
   HeadConfig config_;
   int64_t num_items_;
+  int64_t first_item_id_;
   /// top_k's packed copy of the output vectors, rebuilt when a weight changes (storage or in-place version).
   struct Packed {
     std::vector<std::pair<const void*, int64_t>> sources;
@@ -64,10 +65,11 @@ class NextItemHeadImpl : public torch::nn::Module {
 };
 TORCH_MODULE(NextItemHead);
 
-/// Log-uniform (Zipfian) negatives over ids 3..num_items-1, whose ids are in descending frequency order
-/// (Categorify): P(id) = log((k + 2) / (k + 1)) / log(R + 1) with k = id - 3, R = num_items - 3.
+/// Log-uniform (Zipfian) negatives over ids first_item_id..num_items-1, whose ids are in descending frequency order
+/// (Categorify): P(id) = log((k + 2) / (k + 1)) / log(R + 1) with k = id - first_item_id, R = num_items - first_item_id.
 /// Returns {ids [S] int64, log expected count log(S * P(id)) [S] float}.
-std::pair<torch::Tensor, torch::Tensor> sample_log_uniform(int64_t num_items, int64_t num_samples, c10::Device device);
+std::pair<torch::Tensor, torch::Tensor> sample_log_uniform(int64_t num_items, int64_t first_item_id, int64_t num_samples,
+                                                           c10::Device device);
 
 /// The session summary a session-level task reads: hidden [B, L, D], padding [B, L] -> [B, D].
 torch::Tensor summarize(const torch::Tensor& hidden, const torch::Tensor& padding, const std::string& summary);

@@ -13,7 +13,7 @@ namespace seqrec::model {
 /// Stored sparsely (one successor list per item), never as a dense catalogue-squared matrix.
 class Markov : public ItemScorer {
  public:
-  Markov(const etl::SessionTable& train, int64_t num_items, c10::Device device);
+  Markov(const schema::SessionTable& train, int64_t num_items, int64_t first_item_id, c10::Device device);
   at::Tensor scores(const PrefixBatch& batch) const override;
   std::string name() const override { return "markov"; }
   /// (successor, count) pairs of `item`, by successor id.

@@ -55,7 +55,7 @@ struct RtdBatch {
 /// A replacement equal to the original item is labelled 0 ("original"), as in ELECTRA.
 RtdBatch make_rtd_batch(const at::Tensor& items, const at::Tensor& masked, const at::Tensor& replacements);
 
-/// Replacements drawn uniformly from the batch's real items (rtd_sample_from_batch): [B, L] int64.
-at::Tensor sample_replacements_from_batch(const at::Tensor& items);
+/// Replacements drawn uniformly from the batch's real items, ids >= first_item_id (rtd_sample_from_batch): [B, L] int64.
+at::Tensor sample_replacements_from_batch(const at::Tensor& items, int64_t first_item_id);
 
 }  // namespace seqrec::model

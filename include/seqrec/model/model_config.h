@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "seqrec/schema/schema.h"
+
 namespace seqrec::model {
 
 /// One side feature of the input block (a list column of the sessions dataset, or a session scalar).
@@ -115,6 +117,7 @@ struct ModelConfig {
   /// The body: gpt2, bert, albert, electra, xlnet, transfo_xl, gru, lstm, or the preset sasrec.
   std::string architecture = "gpt2";
   int64_t num_items = 0;              ///< item cardinality from the schema, reserved ids included
+  int64_t first_item_id = schema::kDefaultFirstValueId;  ///< the schema's first real item id: lower ids are never targets nor ranked
   int64_t d_model = 64;
   int64_t num_heads = 2;
   int64_t num_layers = 2;
@@ -145,6 +148,15 @@ struct ModelConfig {
   int64_t item_dim() const;
   int64_t inner_size() const { return body.inner_size > 0 ? body.inner_size : 4 * d_model; }
   double input_dropout() const { return input.dropout >= 0 ? input.dropout : dropout; }
+
+ private:
+  // problems(), by section.
+  void shape_problems(std::vector<std::string>& p) const;
+  void masking_problems(std::vector<std::string>& p) const;
+  void input_problems(std::vector<std::string>& p) const;
+  void body_problems(std::vector<std::string>& p) const;
+  void head_problems(std::vector<std::string>& p) const;
+  void task_problems(std::vector<std::string>& p) const;
 };
 
 }  // namespace seqrec::model

@@ -26,7 +26,9 @@ struct SessionKnnOptions {
 /// match vote more (each distinct item by its nearest occurrence).
 class SessionKnn : public ItemScorer {
  public:
-  SessionKnn(const etl::SessionTable& train, int64_t num_items, c10::Device device, SessionKnnOptions options = {});
+  /// Over items first_item_id .. num_items-1 of `train` (the schema's item range).
+  SessionKnn(const schema::SessionTable& train, int64_t num_items, int64_t first_item_id, c10::Device device,
+             SessionKnnOptions options = {});
   at::Tensor scores(const PrefixBatch& batch) const override;
   std::string name() const override { return "sknn"; }
   /// The vote as a distribution: each prefix's scores over their sum, [B, num_items]; all 0 for a prefix that
@@ -37,7 +39,7 @@ class SessionKnn : public ItemScorer {
 
  private:
   at::Tensor votes(const PrefixBatch& batch) const;  ///< session_scores of each prefix, [B, num_items] on the CPU
-  int64_t num_items_;
+  int64_t num_items_, first_item_id_;
   c10::Device device_;
   SessionKnnOptions options_;
   std::vector<std::vector<int64_t>> items_of_session_;  ///< per train row: its distinct items
@@ -49,7 +51,8 @@ class SessionKnn : public ItemScorer {
 };
 
 /// The hybrid of Jannach & Ludewig ("When recurrent neural networks meet the neighborhood", 2017):
-/// (1 - weight) * softmax(model_scores) + weight * knn_distribution, [B, num_items], ids 0..2 at -inf.
+/// (1 - weight) * softmax(model_scores) + weight * knn_distribution, [B, num_items]; -inf where the model scores -inf
+/// (the reserved ids).
 at::Tensor mix_with_knn(const at::Tensor& model_scores, const at::Tensor& knn_distribution, double weight);
 
 }  // namespace seqrec::model

@@ -9,6 +9,10 @@
 
 namespace seqrec::schema {
 
+/// Ids 0 (padding), 1 (null) and 2 (OOV) are reserved; real values start here unless Categorify hashes OOV values
+/// into more buckets (ColumnSchema::first_value_id).
+inline constexpr int64_t kDefaultFirstValueId = 3;
+
 /// One output column of the sessions dataset (DESIGN.md §2).
 struct ColumnSchema {
   std::string name;
@@ -16,6 +20,9 @@ struct ColumnSchema {
   bool is_list = false;           ///< one list per session (values + offsets)
   std::vector<std::string> tags;  ///< item, id, categorical, continuous, list, session, time, target
   int64_t cardinality = 0;        ///< categorical only: ids are 0 .. cardinality-1; 0 = not categorical
+  /// categorical only: the first id of a real value; ids below it are reserved (0 padding, 1 null, 2 OOV, and
+  /// with Categorify num_buckets > 1 the hashed-OOV buckets 2 .. first_value_id-1): never a target, never ranked.
+  int64_t first_value_id = kDefaultFirstValueId;
   int64_t min_length = 0;         ///< lists only: value_count min
   int64_t max_length = 0;         ///< lists only: value_count max
   int64_t embedding_size = 0;     ///< a hint for the model; 0 = let the model decide

@@ -8,7 +8,7 @@
 #include <thread>
 #include <vector>
 
-#include "seqrec/etl/session_dataset.h"
+#include "seqrec/schema/session_dataset.h"
 #include "seqrec/serve/metrics.h"
 #include "seqrec/serve/predictor.h"
 
@@ -44,7 +44,7 @@ class DynamicBatcher {
 
   /// Blocks until the request is scored. Throws ServeError(503) when the queue is full, the batcher is stopped,
   /// or `deadline` passes before its execution starts; rethrows the execution's error otherwise.
-  BatchedResult run(etl::SessionTable sessions, const PredictOptions& options, Clock::time_point deadline);
+  BatchedResult run(schema::SessionTable sessions, const PredictOptions& options, Clock::time_point deadline);
 
   /// Stops taking requests, finishes every queued one, then joins the workers. Idempotent.
   void stop();

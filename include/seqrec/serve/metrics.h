@@ -21,6 +21,8 @@ class ServerMetrics {
   void record_execution(int64_t sessions, int64_t infer_us);
   void add_pending(int64_t delta) { pending_ += delta; }
 
+  /// Requests queued for the batcher and not yet executed.
+  int64_t pending() const { return pending_; }
   int64_t successes() const { return success_; }
   int64_t failures() const { return failure_; }
   int64_t executions() const { return exec_count_; }

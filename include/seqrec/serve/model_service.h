@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "seqrec/serve/batcher.h"
-#include "seqrec/serve/bundle.h"
+#include "seqrec/export/bundle.h"
 #include "seqrec/serve/metrics.h"
 #include "seqrec/serve/predictor.h"
 #include "seqrec/serve/tensor.h"
@@ -49,7 +49,7 @@ struct ServiceOptions {
 /// and metrics. The HTTP and gRPC servers are thin adapters over it; tests drive it without sockets.
 class ModelService {
  public:
-  ModelService(std::shared_ptr<const Predictor> predictor, ServiceOptions options, BundleManifest manifest = {});
+  ModelService(std::shared_ptr<const Predictor> predictor, ServiceOptions options, artifacts::BundleManifest manifest = {});
   ~ModelService();
 
   bool live() const { return true; }
@@ -67,8 +67,9 @@ class ModelService {
   /// Throws ServeError with 400/404/503 for the caller's problems. Records metrics, except the request total,
   /// which the transport records with its encoding time (record_request).
   InferResponse infer(const InferRequest& request);
-  /// The raw events a request's input tensors hold; throws ServeError(400) naming the bad input.
-  std::vector<etl::Event> events_from_inputs(const std::vector<InferTensor>& inputs) const;
+  /// A request's input tensors as the workflow's raw input columns (what `etl` reads from a file), for
+  /// Workflow::transform_frame; throws ServeError(400) naming the bad input.
+  etl::Frame raw_frame_from_inputs(const std::vector<InferTensor>& inputs) const;
 
   /// Ends a request for the metrics: success or not, and its end-to-end time.
   void record_request(bool success, std::chrono::steady_clock::time_point started);
@@ -83,7 +84,7 @@ class ModelService {
  private:
   std::shared_ptr<const Predictor> predictor_;
   ServiceOptions options_;
-  BundleManifest manifest_;
+  artifacts::BundleManifest manifest_;
   ServerMetrics metrics_;
   DynamicBatcher batcher_;
   std::atomic<bool> ready_{true};

@@ -36,17 +36,17 @@ class Predictor {
   /// Unknown items map to the OOV id; reserved ids are never recommended.
   std::vector<Recommendation> predict(std::vector<etl::Event> events, int64_t k) const;
   /// Sessions already transformed by the workflow.
-  std::vector<Recommendation> predict(const etl::SessionTable& sessions, int64_t k) const;
+  std::vector<Recommendation> predict(const schema::SessionTable& sessions, int64_t k) const;
   /// Raw events with options (top_k, exclude_seen) for every session.
   std::vector<Recommendation> predict(std::vector<etl::Event> events, const PredictOptions& options) const;
   /// One PredictOptions per session row (`per_session.size() == sessions.size()`): lets the server's dynamic
   /// batcher score sessions of many requests in one forward pass. Entries whose score is -inf (reserved or
   /// excluded items) are left out, so a row can hold fewer than top_k items only when the catalogue runs out.
-  std::vector<Recommendation> predict(const etl::SessionTable& sessions, const std::vector<PredictOptions>& per_session) const;
+  std::vector<Recommendation> predict(const schema::SessionTable& sessions, const std::vector<PredictOptions>& per_session) const;
 
   /// Mixes session kNN over `train` into every prediction, as `seqrec evaluate --hybrid-sknn weight` measures it:
   /// scores become (1 - weight) * the model's softmax + weight * the kNN vote.
-  void set_knn_hybrid(const etl::SessionTable& train, double weight, model::SessionKnnOptions options = {});
+  void set_knn_hybrid(const schema::SessionTable& train, double weight, model::SessionKnnOptions options = {});
   /// Averages the model of `checkpoint` with this one as probabilities (evaluate --ensemble); it must be trained
   /// on the schema with `data_fingerprint` (`schema_source` names it in errors), on the same catalogue.
   void add_ensemble_member(const std::filesystem::path& checkpoint, const std::string& data_fingerprint,

@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "seqrec/common/runtime.h"
-#include "seqrec/etl/session_dataset.h"
+#include "seqrec/schema/session_dataset.h"
 
 namespace seqrec::model {
 class SessionModel;
@@ -42,7 +42,7 @@ class Replicas {
   int threads_per_replica() const { return threads_per_replica_; }
   /// Forward and backward of one micro-batch (`rows` of `table`) across the replicas: adds the gradient of
   /// `scale` x the batch's loss to the main model's gradients and returns `scale` x the loss.
-  double backward(const etl::SessionTable& table, const std::vector<int64_t>& rows, double scale, uint64_t seed);
+  double backward(const schema::SessionTable& table, const std::vector<int64_t>& rows, double scale, uint64_t seed);
   /// Copies the main model's parameters and buffers into the other replicas (after every optimizer step).
   void broadcast();
 
@@ -54,7 +54,7 @@ class Replicas {
   int threads_per_replica_;
   Precision precision_;
   // The current micro-batch, read by every replica's thread.
-  const etl::SessionTable* table_ = nullptr;
+  const schema::SessionTable* table_ = nullptr;
   std::vector<std::vector<int64_t>> shards_;
   std::vector<double> losses_;
   std::vector<std::exception_ptr> errors_;

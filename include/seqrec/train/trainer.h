@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "seqrec/etl/session_dataset.h"
+#include "seqrec/schema/session_dataset.h"
 #include "seqrec/model/model_config.h"
 
 namespace seqrec::model {
@@ -81,10 +81,10 @@ class Trainer {
  public:
   Trainer(model::ModelConfig model, TrainOptions options);
   /// `resume`: continue from `<run>/last.pt` (same options) to the same result an uninterrupted run gives.
-  TrainResult fit(const etl::SessionTable& train, const etl::SessionTable& valid, const std::filesystem::path& run_dir,
+  TrainResult fit(const schema::SessionTable& train, const schema::SessionTable& valid, const std::filesystem::path& run_dir,
                   const std::string& schema_fingerprint, bool resume = false);
   /// Continues training `model` (e.g. the previous time window's), instead of a fresh one.
-  TrainResult fit(std::shared_ptr<model::SessionModel> model, const etl::SessionTable& train, const etl::SessionTable& valid,
+  TrainResult fit(std::shared_ptr<model::SessionModel> model, const schema::SessionTable& train, const schema::SessionTable& valid,
                   const std::filesystem::path& run_dir, const std::string& schema_fingerprint, bool resume = false);
   /// Called after every optimizer step with the step count (tests use it to interrupt a run).
   void set_step_callback(std::function<void(int64_t step)> callback) { step_callback_ = std::move(callback); }

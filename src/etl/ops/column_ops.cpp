@@ -21,6 +21,11 @@ class Rename : public Op {
   std::string name() const override { return "Rename"; }
   std::vector<std::string> inputs() const override { return from_; }
   std::vector<std::string> outputs() const override { return to_; }
+  std::set<std::string> columns_after(std::set<std::string> columns) const override {
+    for (const auto& in : from_) columns.erase(in);
+    for (const auto& out : to_) columns.insert(out);
+    return columns;
+  }
   int64_t transform(Frame& frame) const override {
     for (size_t k = 0; k < from_.size(); ++k) {
       frame.at(from_[k], label_);
@@ -65,6 +70,11 @@ class Drop : public Op {
   std::string name() const override { return keep_ ? "Select" : "Drop"; }
   std::vector<std::string> inputs() const override { return columns_; }
   std::vector<std::string> outputs() const override { return keep_ ? columns_ : std::vector<std::string>{}; }
+  std::set<std::string> columns_after(std::set<std::string> columns) const override {
+    if (keep_) return std::set<std::string>(columns_.begin(), columns_.end());
+    for (const auto& c : columns_) columns.erase(c);
+    return columns;
+  }
   int64_t transform(Frame& frame) const override {
     for (const auto& name : columns_) frame.at(name, label_);
     auto listed = [&](const Column& c) { return std::find(columns_.begin(), columns_.end(), c.name) != columns_.end(); };

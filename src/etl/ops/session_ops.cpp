@@ -52,6 +52,11 @@ class Groupby : public Op {
     in.insert(in.end(), sort_.begin(), sort_.end());
     return in;
   }
+  /// Events become sessions: only the key and the aggregates remain.
+  std::set<std::string> columns_after(std::set<std::string>) const override {
+    const auto out = outputs();
+    return std::set<std::string>(out.begin(), out.end());
+  }
   const std::string& by() const { return by_; }
 
   int64_t transform(Frame& frame) const override {

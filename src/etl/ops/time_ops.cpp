@@ -39,6 +39,7 @@ class MakeTimestamp : public Op {
     return in;
   }
   std::vector<std::string> outputs() const override { return {out_}; }
+  bool inputs_may_be_absent() const override { return true; }
   int64_t transform(Frame& frame) const override {
     // A live request carries the timestamp itself rather than its parts: then there is nothing to make.
     if (frame.find(out_)) return 0;

@@ -10,7 +10,7 @@ namespace torch::optim {
 class Optimizer;
 }
 
-namespace seqrec::train {
+namespace seqrec::artifacts {
 
 /// What a checkpoint says about itself, besides the weights.
 struct CheckpointMeta {
@@ -50,4 +50,4 @@ nlohmann::json load_training_checkpoint(const std::filesystem::path& path, model
 void check_schema_matches(const CheckpointMeta& meta, const std::string& schema_fingerprint,
                           const std::filesystem::path& checkpoint, const std::filesystem::path& schema_path);
 
-}  // namespace seqrec::train
+}  // namespace seqrec::artifacts

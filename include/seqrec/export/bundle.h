@@ -9,7 +9,7 @@
 
 #include "seqrec/model/session_knn.h"
 
-namespace seqrec::serve {
+namespace seqrec::artifacts {
 
 /// The newest bundle layout this seqrec reads; a bundle with a larger number is refused as newer. A bundle that
 /// mixes in session kNN or averages an ensemble says 2, so a seqrec that reads only 1 refuses it rather than
@@ -75,4 +75,4 @@ bool is_bundle(const std::filesystem::path& dir);
 /// FNV-1a 64 of a file's bytes, as 16 lowercase hex digits.
 std::string file_fnv1a64(const std::filesystem::path& path);
 
-}  // namespace seqrec::serve
+}  // namespace seqrec::artifacts

@@ -1,4 +1,4 @@
-#include "seqrec/train/checkpoint.h"
+#include "seqrec/export/checkpoint.h"
 
 #include <ATen/CPUGeneratorImpl.h>
 #include <torch/optim/optimizer.h>
@@ -8,7 +8,7 @@
 #include "seqrec/common/error.h"
 #include "seqrec/common/io.h"
 
-namespace seqrec::train {
+namespace seqrec::artifacts {
 
 namespace {
 constexpr int kCheckpointVersion = 1;
@@ -134,4 +134,4 @@ void check_schema_matches(const CheckpointMeta& meta, const std::string& schema_
                "); train a model on this data or point --data at the data the model was trained on");
 }
 
-}  // namespace seqrec::train
+}  // namespace seqrec::artifacts

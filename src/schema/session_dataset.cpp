@@ -1,4 +1,4 @@
-#include "seqrec/etl/session_dataset.h"
+#include "seqrec/schema/session_dataset.h"
 
 #include <algorithm>
 #include <fstream>
@@ -7,7 +7,7 @@
 #include "seqrec/common/error.h"
 #include "seqrec/common/io.h"
 
-namespace seqrec::etl {
+namespace seqrec::schema {
 
 using nlohmann::json;
 
@@ -274,4 +274,4 @@ SessionTable read_sessions(const std::filesystem::path& dir) {
   return t;
 }
 
-}  // namespace seqrec::etl
+}  // namespace seqrec::schema

@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-namespace seqrec::etl {
+namespace seqrec::schema {
 
 /// Sessions in columnar form, one row per session, lists as values + offsets (Arrow's layout).
 struct SessionTable {
@@ -83,4 +83,4 @@ void write_sessions(const SessionTable& table, const std::filesystem::path& dir)
 /// Reads a sessions folder written by write_sessions; throws InvalidInput naming what is wrong.
 SessionTable read_sessions(const std::filesystem::path& dir);
 
-}  // namespace seqrec::etl
+}  // namespace seqrec::schema

@@ -1,4 +1,4 @@
-#include "seqrec/serve/bundle.h"
+#include "seqrec/export/bundle.h"
 #include "seqrec/build_config.h"
 
 #include <chrono>
@@ -10,10 +10,10 @@
 #include "seqrec/common/io.h"
 #include "seqrec/model/ensemble.h"
 #include "seqrec/schema/schema.h"
-#include "seqrec/train/checkpoint.h"
+#include "seqrec/export/checkpoint.h"
 
 
-namespace seqrec::serve {
+namespace seqrec::artifacts {
 
 using nlohmann::json;
 namespace fs = std::filesystem;
@@ -99,8 +99,8 @@ BundleManifest export_bundle(const fs::path& data_dir, const fs::path& checkpoin
   require_exists(workflow_dir / "workflow.json", "fitted workflow (run seqrec etl first)");
   auto schema = schema::Schema::load(schema_path);
   const auto device = c10::Device(c10::kCPU);
-  auto loaded = train::load_checkpoint(checkpoint, device);
-  train::check_schema_matches(loaded.meta, schema.fingerprint(), checkpoint, schema_path);
+  auto loaded = load_checkpoint(checkpoint, device);
+  check_schema_matches(loaded.meta, schema.fingerprint(), checkpoint, schema_path);
   const json workflow_json = json::parse(read_text_file(workflow_dir / "workflow.json"));
 
   BundleManifest manifest;
@@ -121,10 +121,10 @@ BundleManifest export_bundle(const fs::path& data_dir, const fs::path& checkpoin
                        {"sknn_sample", knn.sample_size},            {"sknn_prefix_decay", knn.prefix_decay},
                        {"sknn_neighbor_decay", knn.neighbor_decay}, {"sknn_idf", knn.idf}};
   }
-  std::vector<train::LoadedCheckpoint> members;
+  std::vector<LoadedCheckpoint> members;
   for (const auto& path : options.ensemble) {
-    members.push_back(train::load_checkpoint(path, device));
-    train::check_schema_matches(members.back().meta, schema.fingerprint(), path, schema_path);
+    members.push_back(load_checkpoint(path, device));
+    check_schema_matches(members.back().meta, schema.fingerprint(), path, schema_path);
     model::check_ensemble_member(*loaded.model, *members.back().model, "ensemble member " + path.string());
     manifest.ensemble.push_back(std::string(bundle_paths::kEnsemble) + "/" + std::to_string(members.size()) + ".pt");
   }
@@ -132,12 +132,12 @@ BundleManifest export_bundle(const fs::path& data_dir, const fs::path& checkpoin
   write_directory_atomic(out, [&](const fs::path& tmp) {
     if (!members.empty()) fs::create_directory(tmp / bundle_paths::kEnsemble);
     for (size_t i = 0; i < members.size(); ++i)
-      train::save_checkpoint(tmp / manifest.ensemble[i], *members[i].model, members[i].meta);
+      save_checkpoint(tmp / manifest.ensemble[i], *members[i].model, members[i].meta);
     if (options.hybrid_sknn >= 0) fs::copy(knn_sessions, tmp / bundle_paths::kKnnSessions, fs::copy_options::recursive);
     fs::copy(workflow_dir, tmp / bundle_paths::kWorkflow, fs::copy_options::recursive);
     fs::copy_file(schema_path, tmp / bundle_paths::kSchema);
     // Weights and the resolved config only: the optimizer state is for resuming training, not serving.
-    train::save_checkpoint(tmp / bundle_paths::kModel, *loaded.model, loaded.meta);
+    save_checkpoint(tmp / bundle_paths::kModel, *loaded.model, loaded.meta);
     for (const auto& name : list_files(tmp))
       manifest.files[name] = {static_cast<int64_t>(fs::file_size(tmp / name)), file_fnv1a64(tmp / name)};
     write_text_file_atomic(tmp / bundle_paths::kManifest, manifest.to_json().dump(2) + "\n");
@@ -179,4 +179,4 @@ BundleManifest verify_bundle(const fs::path& dir) {
   return manifest;
 }
 
-}  // namespace seqrec::serve
+}  // namespace seqrec::artifacts
