@@ -26,20 +26,25 @@ RelativeAttentionImpl::RelativeAttentionImpl(int64_t d_model, int64_t num_heads,
   attention_dropout = register_module("attention_dropout", FastDropout(dropout));
 }
 
-RelativeAttentionImpl::Keys RelativeAttentionImpl::keys(const torch::Tensor& kv, const torch::Tensor& rel) {
+RealRows RealRows::of(const torch::Tensor& padding) {
+  if (!padding.defined() || !padding.any().item<bool>()) return {};
+  return {(~padding).reshape({-1}).nonzero().squeeze(1)};
+}
+
+RelativeAttentionImpl::Keys RelativeAttentionImpl::keys(const torch::Tensor& kv, const torch::Tensor& rel, const RealRows& real) {
   const int64_t B = kv.size(0), Lk = kv.size(1), D = kv.size(2), H = num_heads_, Dh = D / H;
   Keys out;
-  out.k = k(kv).view({B, Lk, H, Dh}).transpose(1, 2);
-  out.v = v(kv).view({B, Lk, H, Dh}).transpose(1, 2);
+  out.k = real.apply(kv, [&](const torch::Tensor& x) { return k(x); }).view({B, Lk, H, Dh}).transpose(1, 2);
+  out.v = real.apply(kv, [&](const torch::Tensor& x) { return v(x); }).view({B, Lk, H, Dh}).transpose(1, 2);
   out.kr = r(rel).view({rel.size(0), H, Dh}).transpose(0, 1);
   return out;
 }
 
 torch::Tensor RelativeAttentionImpl::attend(const torch::Tensor& x, const Keys& keys, const torch::Tensor& blocked,
-                                            int64_t first_distance) {
+                                            int64_t first_distance, const RealRows& real) {
   const int64_t B = x.size(0), Lq = x.size(1), D = x.size(2), H = num_heads_, Dh = D / H;
   const int64_t Lk = keys.k.size(2), R = keys.kr.size(1);
-  auto queries = q(x).view({B, Lq, H, Dh}).transpose(1, 2);                         // [B, H, Lq, Dh]
+  auto queries = real.apply(x, [&](const torch::Tensor& t) { return q(t); }).view({B, Lq, H, Dh}).transpose(1, 2);  // [B, H, Lq, Dh]
   auto content = torch::matmul(queries + r_w_bias.view({1, H, 1, Dh}), keys.k.transpose(-2, -1));  // [B, H, Lq, Lk]
   auto by_distance = torch::matmul(queries + r_r_bias.view({1, H, 1, Dh}), keys.kr.transpose(-2, -1).unsqueeze(0));  // [B, H, Lq, R]
   // Row of r for (i, j): first_distance - ((Lk - Lq + i) - j). Out-of-range rows belong to keys the mask
@@ -50,7 +55,7 @@ torch::Tensor RelativeAttentionImpl::attend(const torch::Tensor& x, const Keys& 
   auto position = by_distance.gather(3, row.view({1, 1, Lq, Lk}).expand({B, H, Lq, Lk}));
   auto scores = (content + position) / std::sqrt(static_cast<double>(Dh));
   auto weights = attention_dropout(masked_softmax(scores, blocked));
-  return o(torch::matmul(weights, keys.v).transpose(1, 2).reshape({B, Lq, D}));
+  return real.apply(torch::matmul(weights, keys.v).transpose(1, 2).reshape({B, Lq, D}), [&](const torch::Tensor& t) { return o(t); });
 }
 
 RelativeLayerImpl::RelativeLayerImpl(int64_t d_model, int64_t num_heads, int64_t inner_size, double dropout_p,
@@ -64,15 +69,25 @@ RelativeLayerImpl::RelativeLayerImpl(int64_t d_model, int64_t num_heads, int64_t
   dropout = register_module("dropout", FastDropout(dropout_p));
 }
 
-torch::Tensor RelativeLayerImpl::finish(const torch::Tensor& x, const torch::Tensor& attended) {
-  auto h = ln_attention(x + dropout(attended));
-  return ln_ffn(h + dropout(ffn_out(dropout(activate(ffn_in(h), relu_)))));
+torch::Tensor RelativeLayerImpl::finish(const torch::Tensor& x, const torch::Tensor& attended, const RealRows& real) {
+  return real.apply(x, [&](const torch::Tensor&) {
+    // The rows of x and attended that `real` selects (all of them without padding).
+    auto xr = real.rows.defined() ? x.reshape({-1, x.size(-1)}).index_select(0, real.rows) : x;
+    auto ar = real.rows.defined() ? attended.reshape({-1, x.size(-1)}).index_select(0, real.rows) : attended;
+    auto h = ln_attention(xr + dropout(ar));
+    return ln_ffn(h + dropout(ffn_out(dropout(activate(ffn_in(h), relu_)))));
+  });
 }
 
 torch::Tensor RelativeLayerImpl::forward(const torch::Tensor& h, const torch::Tensor& memory, const torch::Tensor& r,
                                          const torch::Tensor& blocked, int64_t first_distance) {
   auto kv = memory.defined() && memory.size(1) > 0 ? torch::cat({memory, h}, 1) : h;
   return finish(h, attention->attend(h, attention->keys(kv, r), blocked, first_distance));
+}
+
+torch::Tensor RelativeLayerImpl::forward_real(const torch::Tensor& h, const torch::Tensor& r, const torch::Tensor& blocked,
+                                              int64_t first_distance, const RealRows& real) {
+  return finish(h, attention->attend(h, attention->keys(h, r, real), blocked, first_distance, real), real);
 }
 
 std::pair<torch::Tensor, torch::Tensor> RelativeLayerImpl::forward_two_stream(const torch::Tensor& h, const torch::Tensor& g,

@@ -27,7 +27,8 @@ torch::Tensor XlnetBodyImpl::forward(const BodyInput& in) {
   }
   auto content_blocked = attention_block_mask(in.padding, L, in.causal, content_extra);
   if (!in.target_mapping.defined()) {
-    for (const auto& layer : *layers) h = layer->as<RelativeLayer>()->forward(h, {}, r, content_blocked, /*first_distance=*/L);
+    const auto real = RealRows::of(in.padding);
+    for (const auto& layer : *layers) h = layer->as<RelativeLayer>()->forward_real(h, r, content_blocked, /*first_distance=*/L, real);
     return dropout(h);
   }
   // The query stream at every position; positions the mapping does not select are computed and dropped,

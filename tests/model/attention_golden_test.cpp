@@ -138,4 +138,27 @@ TEST_F(AttentionGoldenTest, FullyBlockedRowsGetZeroWeightAndFiniteGradients) {
   EXPECT_TRUE(torch::isfinite(scores.grad()).all().item<bool>());
 }
 
+TEST_F(AttentionGoldenTest, RealRowsGiveTheGoldenAtEveryRealPositionAndZeroOnPadding) {
+  const auto& g = golden()["xlnet"];
+  auto h = tensor(g["h"]);
+  auto padding = tensor(g["padding"]).to(torch::kBool);
+  ASSERT_TRUE(padding.any().item<bool>()) << "the golden must hold padding for this test to mean anything";
+  const int64_t L = h.size(1);
+  RelativeAttention attention(8, 2, 0.0);
+  set_relative_weights(attention, g["weights"]);
+  auto r = sinusoid_embedding(torch::arange(L, -L, -1, torch::kFloat), 8);
+  const auto real = RealRows::of(padding);
+  const auto blocked = attention_block_mask(padding, L, /*causal=*/false);
+  auto out = attention->attend(h, attention->keys(h, r, real), blocked, L, real);
+  auto is_real = (~padding).unsqueeze(-1).expand_as(out);
+  seqrec::test::expect_tensor_near(out.masked_select(is_real), tensor(g["output"]).masked_select(is_real), 1e-5);
+  EXPECT_EQ(out.masked_select(~is_real).abs().max().item<float>(), 0.0f);
+  // A whole layer too: the real rows as the dense layer computes them.
+  RelativeLayer layer(8, 2, 16, 0.0, "gelu");
+  layer->eval();
+  auto dense = layer->forward(h, {}, r, blocked, L);
+  auto packed = layer->forward_real(h, r, blocked, L, real);
+  seqrec::test::expect_tensor_near(packed.masked_select(is_real), dense.masked_select(is_real), 1e-5);
+}
+
 }  // namespace seqrec::model
