@@ -89,9 +89,12 @@ torch::Tensor NextItemHeadImpl::candidate_logits(const torch::Tensor& hidden, co
 }
 
 torch::Tensor NextItemHeadImpl::sampled_softmax_loss(const torch::Tensor& hidden, const torch::Tensor& targets,
-                                                     const torch::Tensor& negatives, const torch::Tensor& log_q) {
-  auto positive = candidate_logits(hidden, targets.unsqueeze(1));         // [M, 1]
-  auto negative = candidate_logits(hidden, negatives) - log_q.view({1, -1});  // [M, S], logQ-corrected
+                                                     const torch::Tensor& negatives, const torch::Tensor& log_q,
+                                                     const torch::Tensor& target_log_q) {
+  // Every logit of the sampled softmax is corrected by its log expected count, the positive's too (Yi et al.,
+  // RecSys'19; TensorFlow's sampled_softmax_loss with remove_accidental_hits).
+  auto positive = candidate_logits(hidden, targets.unsqueeze(1)) - target_log_q.view({-1, 1});  // [M, 1]
+  auto negative = candidate_logits(hidden, negatives) - log_q.view({1, -1});                   // [M, S]
   // A sampled negative that is the target itself ("accidental hit") must not push the target down.
   negative = negative.masked_fill(negatives.view({1, -1}).eq(targets.view({-1, 1})), kNegInf);
   auto log_p = torch::log_softmax(torch::cat({positive, negative}, 1), 1);
@@ -117,11 +120,13 @@ torch::Tensor NextItemHeadImpl::loss(const torch::Tensor& hidden, const torch::T
   if (config_.sampled_softmax) {
     if (config_.in_batch_negatives) {
       // The other targets of the batch are the negatives; logQ is each one's share of the batch.
-      auto [unique, inverse, counts] = torch::_unique2(targets, /*sorted=*/false, /*return_inverse=*/false, /*return_counts=*/true);
-      return sampled_softmax_loss(hidden, targets, unique, (counts.to(hidden.dtype()) / targets.size(0)).log());
+      auto [unique, inverse, counts] = torch::_unique2(targets, /*sorted=*/false, /*return_inverse=*/true, /*return_counts=*/true);
+      const auto share = (counts.to(hidden.dtype()) / targets.size(0)).log();
+      return sampled_softmax_loss(hidden, targets, unique, share, share.index_select(0, inverse));
     }
     auto [negatives, log_q] = sample_log_uniform(num_items_, first_item_id_, config_.num_negatives, targets.device());
-    return sampled_softmax_loss(hidden, targets, negatives, log_q.to(hidden.dtype()));
+    const auto target_log_q = log_uniform_log_q(targets, num_items_, first_item_id_, config_.num_negatives);
+    return sampled_softmax_loss(hidden, targets, negatives, log_q.to(hidden.dtype()), target_log_q.to(hidden.dtype()));
   }
   // Over the scorable ids only: with label smoothing the -inf logits of the reserved ids would make the loss infinite.
   return F::cross_entropy(logits(hidden).slice(1, first_item_id_), targets - first_item_id_,
@@ -156,6 +161,13 @@ std::pair<torch::Tensor, torch::Tensor> NextItemHeadImpl::top_k_with_repeats(con
   auto all_ids = torch::cat({ids, items}, 1);
   auto [best, at] = all_values.topk(std::min(k, num_items_ - first_item_id_), 1);
   return {best, all_ids.gather(1, at)};
+}
+
+torch::Tensor log_uniform_log_q(const torch::Tensor& ids, int64_t num_items, int64_t first_item_id, int64_t num_samples) {
+  const double range = static_cast<double>(num_items - first_item_id);
+  auto k = (ids - first_item_id).to(torch::kDouble);
+  auto p = torch::log((k + 2.0) / (k + 1.0)) / std::log(range + 1.0);
+  return torch::log(p * static_cast<double>(num_samples)).to(torch::kFloat);
 }
 
 std::pair<torch::Tensor, torch::Tensor> sample_log_uniform(int64_t num_items, int64_t first_item_id, int64_t num_samples,

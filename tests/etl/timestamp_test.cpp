@@ -36,4 +36,22 @@ TEST(TimestampTest, DaysFromCivilMatchesKnownDates) {
   EXPECT_EQ(days_from_civil(2000, 3, 1), 11017);
 }
 
+TEST(TimestampTest, CivilFromDaysInvertsDaysFromCivil) {
+  const CivilDate epoch = civil_from_days(0);
+  EXPECT_EQ(epoch.year, 1970);
+  EXPECT_EQ(epoch.month, 1u);
+  EXPECT_EQ(epoch.day, 1u);
+  const CivilDate uci = civil_from_days(days_from_civil(2008, 8, 13));
+  EXPECT_EQ(uci.year, 2008);
+  EXPECT_EQ(uci.month, 8u);
+  EXPECT_EQ(uci.day, 13u);
+  const CivilDate leap = civil_from_days(days_from_civil(2000, 2, 29));
+  EXPECT_EQ(leap.month, 2u);
+  EXPECT_EQ(leap.day, 29u);
+  for (int64_t d = -800000; d <= 800000; d += 997) {
+    const CivilDate c = civil_from_days(d);
+    ASSERT_EQ(days_from_civil(c.year, c.month, c.day), d) << d;
+  }
+}
+
 }  // namespace seqrec::etl

@@ -94,11 +94,16 @@ TEST_F(HeadTest, SampledSoftmaxCorrectsByLogQAndMasksAccidentalHits) {
   auto targets = torch::tensor({3, 6}, torch::kLong);
   auto negatives = torch::tensor({6, 4}, torch::kLong);  // 6 is the second row's target: an accidental hit
   auto log_q = torch::tensor({-1.0f, -2.0f});
+  auto target_log_q = torch::tensor({0.5f, -3.0f});
   auto full = head->logits(hidden);
-  auto row0 = torch::stack({full[0][3], full[0][6] + 1.0f, full[0][4] + 2.0f});
-  auto row1 = torch::stack({full[1][6], full[1][4] + 2.0f});
+  // By hand: every logit minus its logQ, the positive's too; the accidental hit left out.
+  auto row0 = torch::stack({full[0][3] - 0.5f, full[0][6] + 1.0f, full[0][4] + 2.0f});
+  auto row1 = torch::stack({full[1][6] + 3.0f, full[1][4] + 2.0f});
   const double expected = 0.5 * (-torch::log_softmax(row0, 0)[0].item<double>() - torch::log_softmax(row1, 0)[0].item<double>());
-  EXPECT_NEAR(head->sampled_softmax_loss(hidden, targets, negatives, log_q).item<double>(), expected, 1e-5);
+  EXPECT_NEAR(head->sampled_softmax_loss(hidden, targets, negatives, log_q, target_log_q).item<double>(), expected, 1e-5);
+  // The sampler's logQ of a positive: log(S * log((k + 2) / (k + 1)) / log(R + 1)), k = id - first, R = items - first.
+  const double by_hand = std::log(2048.0 * std::log(5.0 / 4.0) / std::log(98.0));
+  EXPECT_NEAR(log_uniform_log_q(torch::tensor({6}, torch::kLong), 100, 3, 2048).item<double>(), by_hand, 1e-5);
 }
 
 TEST_F(HeadTest, InBatchNegativesUseTheBatchTargets) {
@@ -109,12 +114,12 @@ TEST_F(HeadTest, InBatchNegativesUseTheBatchTargets) {
   auto hidden = torch::randn({3, 16});
   auto targets = torch::tensor({3, 3, 5}, torch::kLong);
   auto full = head->logits(hidden);
-  // Candidates: the target, then the batch's other distinct items with logQ = log(share of the batch).
+  // Candidates: the target, then the batch's other distinct items, each logit less logQ = log(share of the batch).
   const double q3 = std::log(2.0 / 3.0), q5 = std::log(1.0 / 3.0);
   double expected = 0;
   for (int r = 0; r < 3; ++r) {
     const int64_t t = targets[r].item<int64_t>();
-    std::vector<torch::Tensor> row{full[r][t]};
+    std::vector<torch::Tensor> row{full[r][t] - (t == 3 ? q3 : q5)};
     if (t != 3) row.push_back(full[r][3] - q3);
     if (t != 5) row.push_back(full[r][5] - q5);
     expected += -torch::log_softmax(torch::stack(row), 0)[0].item<double>() / 3.0;

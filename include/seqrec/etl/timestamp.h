@@ -20,6 +20,13 @@ std::optional<int64_t> parse_timestamp_ms(std::string_view text, TimestampFormat
 /// Days since 1970-01-01 of a civil date (proleptic Gregorian).
 int64_t days_from_civil(int64_t year, unsigned month, unsigned day);
 
+/// The civil date of a day count, the inverse of days_from_civil.
+struct CivilDate {
+  int64_t year;
+  unsigned month, day;
+};
+CivilDate civil_from_days(int64_t days);
+
 constexpr int64_t kMillisPerDay = 86400000;
 
 }  // namespace seqrec::etl

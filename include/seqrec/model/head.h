@@ -32,9 +32,10 @@ class NextItemHeadImpl : public torch::nn::Module {
 
   /// Scores of `candidates` ([M, C] or [C]) for hidden [M, D] -> [M, C], bias and temperature included.
   torch::Tensor candidate_logits(const torch::Tensor& hidden, const torch::Tensor& candidates);
-  /// The sampled-softmax loss with explicit negatives [S] and their log expected counts [S] (logQ).
-  torch::Tensor sampled_softmax_loss(const torch::Tensor& hidden, const torch::Tensor& targets,
-                                     const torch::Tensor& negatives, const torch::Tensor& log_q);
+  /// The sampled-softmax loss with explicit negatives [S], their log expected counts [S] (logQ) and the targets'
+  /// [M]: every logit, the positive's included, is corrected by its logQ.
+  torch::Tensor sampled_softmax_loss(const torch::Tensor& hidden, const torch::Tensor& targets, const torch::Tensor& negatives,
+                                     const torch::Tensor& log_q, const torch::Tensor& target_log_q);
 
   /// logits [B, num_items] + head.repeat_bonus on each item of items [B, L] (right-padded to lengths [B]), once.
   torch::Tensor add_repeat_bonus(const torch::Tensor& logits, const torch::Tensor& items, const torch::Tensor& lengths);
@@ -70,6 +71,8 @@ TORCH_MODULE(NextItemHead);
 /// Returns {ids [S] int64, log expected count log(S * P(id)) [S] float}.
 std::pair<torch::Tensor, torch::Tensor> sample_log_uniform(int64_t num_items, int64_t first_item_id, int64_t num_samples,
                                                            c10::Device device);
+/// The log expected count log(S * P(id)) of ids [M] under that sampler, for the positives' logQ correction.
+torch::Tensor log_uniform_log_q(const torch::Tensor& ids, int64_t num_items, int64_t first_item_id, int64_t num_samples);
 
 /// The session summary a session-level task reads: hidden [B, L, D], padding [B, L] -> [B, D].
 torch::Tensor summarize(const torch::Tensor& hidden, const torch::Tensor& padding, const std::string& summary);
