@@ -10,7 +10,7 @@
 #                          NVTabular 23.8's CPU Workflow (their own venv, their own pins).
 # Each part's full table goes to out/all-peers/<part>.txt (and its stderr to <part>.log); at the end one summary table
 # (Markdown, what the README quotes) is printed and written to out/all-peers/summary.md, then one JSON line.
-# Budget on 2 quiet cores: ~45 minutes (perf ~6, peers ~15, t4rec ~20, plus venvs on a first run).
+# Budget on 2 quiet cores: 21-22 minutes measured (perf ~1, peers ~13, t4rec ~8), plus the venvs on a first run.
 # Environment: PERF_EPOCHS (3), PERF_ROUNDS (2), PEERS_ROUNDS (2), T4REC_EPOCHS (2), and what each part reads;
 # SUMMARY_ONLY=1 prints the summary again from the parts' files in out/all-peers/ without running anything.
 set -euo pipefail
