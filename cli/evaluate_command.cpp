@@ -167,10 +167,12 @@ std::vector<metrics::EvaluationResult> evaluate_baselines(const std::vector<std:
 
 void print_results(const EvaluateFlags& f, const std::vector<metrics::EvaluationResult>& results, const std::string& checkpoint,
                    int64_t catalogue) {
-  std::printf("%s split: %lld predictions over %lld catalogue items; %lld targets unseen in train count as misses\n",
+  // With --json -, stdout carries the JSON alone (pipeable into a parser); the table goes to stderr.
+  FILE* table = f.json == "-" ? stderr : stdout;
+  std::fprintf(table, "%s split: %lld predictions over %lld catalogue items; %lld targets unseen in train count as misses\n",
               f.split.c_str(), static_cast<long long>(results.front().predictions), static_cast<long long>(catalogue),
               static_cast<long long>(results.front().unscorable_targets));
-  std::printf("%s", metrics::format_results_table(results).c_str());
+  std::fprintf(table, "%s", metrics::format_results_table(results).c_str());
   if (f.json.empty()) return;
   nlohmann::json all = nlohmann::json::array();
   for (const auto& r : results) all.push_back(r.to_json());

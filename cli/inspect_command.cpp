@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <filesystem>
 #include <iostream>
 
@@ -26,12 +27,17 @@ json inspect_checkpoint(const fs::path& path) {
 json inspect_workflow(const fs::path& dir) {
   auto workflow = etl::Workflow::load(dir);
   json j = json::parse(read_text_file(dir / "workflow.json"));
-  return {{"kind", "workflow"},
-          {"path", dir.string()},
-          {"options", workflow.options().to_json()},
-          {"item_vocabulary_size", workflow.items().size()},
-          {"item_cardinality", workflow.items().cardinality()},
-          {"summary", j.value("summary", json::object())}};
+  json steps = json::array();
+  for (const auto& step : workflow.describe().at("steps")) steps.push_back(step.at("step"));
+  json out = {{"kind", "workflow"},
+              {"path", dir.string()},
+              {"steps", steps},
+              {"item_vocabulary_size", workflow.items().size()},
+              {"item_cardinality", workflow.items().cardinality()},
+              {"summary", j.value("summary", json::object())}};
+  // The etl flags' options mean something only when the workflow was made from them, not from a workflow file.
+  if (workflow.spec() == workflow.options().to_spec()) out["options"] = workflow.options().to_json();
+  return out;
 }
 
 json inspect_sessions(const fs::path& dir) {
@@ -60,30 +66,57 @@ std::string json_format(const fs::path& path) {
   }
 }
 
+// Every sessions folder under `sessions/`: train/valid/test, or day-0001/train, ... for a window split.
+json inspect_splits(const fs::path& sessions) {
+  json splits = json::object();
+  if (!fs::is_directory(sessions)) return splits;
+  std::vector<fs::path> folders;
+  for (const auto& entry : fs::directory_iterator(sessions))
+    if (entry.is_directory()) folders.push_back(entry.path());
+  std::sort(folders.begin(), folders.end());
+  for (const auto& folder : folders) {
+    if (json_format(folder / "manifest.json") == "seqrec-sessions") {
+      splits[folder.filename().string()] = inspect_sessions(folder);
+      continue;
+    }
+    const json nested = inspect_splits(folder);  // named: items() of a temporary would dangle
+    for (auto it = nested.begin(); it != nested.end(); ++it) splits[folder.filename().string() + "/" + it.key()] = *it;
+  }
+  return splits;
+}
+
+// The output of `seqrec etl` (workflow/, sessions/, schema.json) or of `etl transform` (no workflow/).
+json inspect_data(const fs::path& path) {
+  json j = {{"kind", "data"}, {"path", path.string()}};
+  if (fs::exists(path / "workflow" / "workflow.json")) j["workflow"] = inspect_workflow(path / "workflow");
+  if (fs::exists(path / "schema.json")) j["schema"] = inspect_schema(path / "schema.json");
+  j["splits"] = inspect_splits(path / "sessions");
+  if (fs::exists(path / "sessions" / "windows.json"))
+    j["windows"] = json::parse(read_text_file(path / "sessions" / "windows.json"));
+  return j;
+}
+
+json inspect_folder(const fs::path& path) {
+  const std::string manifest_format = json_format(path / "manifest.json");
+  if (manifest_format == "seqrec-sessions") return inspect_sessions(path);
+  if (artifacts::is_bundle(path)) {
+    auto manifest = artifacts::verify_bundle(path);  // a damaged or foreign manifest.json is refused, saying why
+    return {{"kind", "bundle"}, {"path", path.string()}, {"verified", true}, {"manifest", manifest.to_json()}};
+  }
+  if (fs::exists(path / "workflow.json")) return inspect_workflow(path);
+  if (fs::exists(path / "checkpoint.pt")) return inspect_checkpoint(path / "checkpoint.pt");
+  if (fs::exists(path / "schema.json") || fs::exists(path / "workflow" / "workflow.json")) return inspect_data(path);
+  if (json splits = inspect_splits(path); !splits.empty())
+    return {{"kind", "sessions_root"}, {"path", path.string()}, {"splits", splits}};
+  throw InvalidInput("'" + path.string() +
+                     "' is not something seqrec knows: expected a bundle (manifest.json), a fitted workflow "
+                     "(workflow.json), a sessions folder, a run folder (checkpoint.pt) or an ETL output folder "
+                     "(schema.json, sessions/)");
+}
+
 json inspect_path(const fs::path& path) {
   require_exists(path, "path");
-  if (fs::is_directory(path)) {
-    if (artifacts::is_bundle(path)) {
-      auto manifest = artifacts::verify_bundle(path);
-      return {{"kind", "bundle"}, {"path", path.string()}, {"verified", true}, {"manifest", manifest.to_json()}};
-    }
-    if (fs::exists(path / "workflow.json")) return inspect_workflow(path);
-    if (fs::exists(path / "manifest.json") && json_format(path / "manifest.json") == "seqrec-sessions")
-      return inspect_sessions(path);
-    if (fs::exists(path / "checkpoint.pt")) return inspect_checkpoint(path / "checkpoint.pt");
-    if (fs::exists(path / "workflow" / "workflow.json") && fs::exists(path / "schema.json")) {
-      json j = {{"kind", "data"}, {"path", path.string()}, {"workflow", inspect_workflow(path / "workflow")},
-                {"schema", inspect_schema(path / "schema.json")}, {"splits", json::object()}};
-      if (fs::is_directory(path / "sessions"))
-        for (const auto& entry : fs::directory_iterator(path / "sessions"))
-          if (fs::exists(entry.path() / "manifest.json"))
-            j["splits"][entry.path().filename().string()] = inspect_sessions(entry.path());
-      return j;
-    }
-    throw InvalidInput("'" + path.string() +
-                       "' is not something seqrec knows: expected a bundle (manifest.json), a fitted workflow "
-                       "(workflow.json), a sessions folder, a run folder (checkpoint.pt) or an ETL output folder");
-  }
+  if (fs::is_directory(path)) return inspect_folder(path);
   if (path.extension() == ".pt") return inspect_checkpoint(path);
   if (path.extension() == ".yaml" || path.extension() == ".yml") {
     // A model config (configs/models/*.yaml): resolved, and its problems (num_items comes from the data at train time).

@@ -5,6 +5,7 @@
 #include "seqrec/common/blas.h"
 #include "seqrec/common/build_info.h"
 #include "seqrec/common/error.h"
+#include "seqrec/common/options_reader.h"
 #include "seqrec/common/runtime.h"
 #include "seqrec/model/session_knn.h"
 
@@ -52,6 +53,31 @@ void RuntimeFlags::add_to(CLI::App& command) {
   command.add_option("--device", device, "cpu, cuda, cuda:N or auto")->capture_default_str()->group("Runtime");
 }
 
+namespace {
+
+// CLI11 says "INI was not able to parse train.epoch"; say it as every other option source does: the file, the key and
+// the nearest flag of that section's subcommand.
+std::string explain_config_error(CLI::App& app, const std::string& message) {
+  const std::string prefix = "INI was not able to parse ";
+  if (message.rfind(prefix, 0) != 0) return message;
+  const std::string key = message.substr(prefix.size());
+  const size_t dot = key.rfind('.');
+  const std::string section = dot == std::string::npos ? "" : key.substr(0, dot), name = key.substr(dot + 1);
+  std::vector<std::string> flags;
+  for (CLI::App* sub : app.get_subcommands([&](CLI::App* s) { return s->get_name() == section; }))
+    for (const CLI::Option* option : sub->get_options())
+      for (const auto& long_name : option->get_lnames()) flags.push_back("--" + long_name);
+  const CLI::Option* config = app.get_config_ptr();
+  const std::string file = config && config->count() > 0 ? config->as<std::string>() : std::string("--config");
+  std::string out = file + ": unknown key '" + key + "'";
+  const std::string nearest = nearest_key(name, flags);
+  if (!nearest.empty()) out += " (did you mean '" + nearest + "'?)";
+  else if (flags.empty()) out += " (sections are subcommands: [train], [evaluate], ...)";
+  return out;
+}
+
+}  // namespace
+
 }  // namespace seqrec::cli
 
 int main(int argc, char** argv) {
@@ -63,6 +89,7 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", [] { return seqrec::build_info(); },
                        "print seqrec's and LibTorch's versions, CUDA, GPUs, BLAS and threads, and exit");
   app.set_config("--config", "", "read options from a TOML/INI file (flags override it)");
+  app.allow_config_extras(false);  // an unknown key in the file is an error, as in every other option source
   seqrec::cli::add_synth_command(app);
   seqrec::cli::add_etl_command(app);
   seqrec::cli::add_train_command(app);
@@ -73,6 +100,9 @@ int main(int argc, char** argv) {
   seqrec::cli::add_serve_command(app);
   try {
     app.parse(argc, argv);
+  } catch (const CLI::ConfigError& e) {
+    std::fprintf(stderr, "error: %s\n", seqrec::cli::explain_config_error(app, e.what()).c_str());
+    return 2;
   } catch (const CLI::ParseError& e) {
     int code = app.exit(e);
     // Usage errors exit 2 (help and version exit 0), as the house style asks.

@@ -4,6 +4,7 @@
 #include <iostream>
 
 #include "commands.h"
+#include "seqrec/common/config_file.h"
 #include "seqrec/common/error.h"
 #include "seqrec/common/io.h"
 #include "seqrec/common/runtime.h"
@@ -45,41 +46,35 @@ void add_train_flag(CLI::App* cmd, TrainFlags& f, const std::string& name, T tra
   f.overrides.emplace_back(option, [&f, member](Resolved& r) { r.train.*member = f.values.train.*member; });
 }
 
+// One model-config source (the --train-config "model" section, a --model-config file) merged over `r.model`; its
+// unknown keys and wrong types are kept, naming the file, for the Trainer to list with every other problem.
+void merge_model_source(Resolved& r, const nlohmann::json& source, const std::string& origin, const std::string& path,
+                        std::vector<std::string>& source_problems) {
+  model::ModelConfig::from_json_checked(source, path, origin, source_problems);
+  r.max_length_given = r.max_length_given || (source.is_object() && source.contains("max_length"));
+  auto merged = r.model.to_json();
+  if (source.is_object()) merged.merge_patch(source);
+  r.model = model::ModelConfig::from_json(merged);
+}
+
 Resolved resolve(TrainFlags& f) {
   Resolved r;
+  std::vector<std::string> source_problems;
   if (!f.config_file.empty()) {
-    nlohmann::json j;
-    try {
-      j = nlohmann::json::parse(read_text_file(f.config_file));
-    } catch (const nlohmann::json::parse_error& e) {
-      throw InvalidInput(f.config_file + ": not valid JSON: " + e.what());
-    }
+    const nlohmann::json j = read_config_file(f.config_file);
     SEQREC_CHECK(j.is_object(), f.config_file, ": expected an object with \"model\" and/or \"train\" sections");
-    for (const auto& [key, value] : j.items())
+    for (auto it = j.begin(); it != j.end(); ++it)
       // Other sections (evaluate, published, comment, ...) belong to whoever else reads the file, e.g. bench/repro.sh.
-      SEQREC_CHECK(j.at(key).is_object() || j.at(key).is_string(), f.config_file, ": section '", key,
+      SEQREC_CHECK(it->is_object() || it->is_string(), f.config_file, ": section '", it.key(),
                    "' must be an object (model, train) or a string");
-    if (j.contains("model")) {
-      r.max_length_given = j.at("model").contains("max_length");
-      auto merged = r.model.to_json();
-      merged.merge_patch(j.at("model"));
-      try {
-        r.model = model::ModelConfig::from_json(merged);
-      } catch (const nlohmann::json::exception& e) {
-        throw InvalidInput(f.config_file + ": bad \"model\" section: " + e.what());
-      }
-    }
-    if (j.contains("train")) r.train.update_from_json(j.at("train"), f.config_file + " (train)");
+    if (j.contains("model")) merge_model_source(r, j.at("model"), f.config_file, "model", source_problems);
+    if (j.contains("train")) r.train.update_from_json(j.at("train"), f.config_file, "train");
   }
-  if (!f.model_config_file.empty()) {
-    auto merged = r.model.to_json();
-    const auto file = model::ModelConfig::read_file(f.model_config_file);
-    r.max_length_given = r.max_length_given || file.contains("max_length");
-    merged.merge_patch(file);
-    r.model = model::ModelConfig::from_json(merged);  // problems are listed by the Trainer, all at once
-  }
+  if (!f.model_config_file.empty())
+    merge_model_source(r, model::ModelConfig::read_file(f.model_config_file), f.model_config_file, "", source_problems);
   for (auto& [option, apply] : f.overrides)
     if (option->count() > 0) apply(r);
+  r.model.parse_problems = source_problems;  // the merged config's own parse problems are these, without their file
   r.max_length_given = r.max_length_given || f.max_length_flag->count() > 0;
   r.train.device = f.runtime.device;
   return r;
@@ -203,11 +198,11 @@ void run_train(TrainFlags& f) {
   set_threads(f.runtime.threads);
   const auto schema = schema::Schema::load(std::filesystem::path(f.data) / "schema.json");
   const Resolved r = resolve_with_schema(f, schema);
+  train::Trainer trainer(r.model, r.train);  // validates every option before any data is read, --dump-config too
   if (f.dump_config) {
     std::cout << nlohmann::json{{"model", r.model.to_json()}, {"train", r.train.to_json()}}.dump(2) << std::endl;
     return;
   }
-  train::Trainer trainer(r.model, r.train);  // validates every option before any data is read
   if (f.time_windows)
     train_time_windows(f, r, schema);
   else

@@ -39,9 +39,11 @@ struct CliResult {
   std::string output;  ///< stdout and stderr together
 };
 
-/// Runs `seqrec <args>` through the shell (with `env`, e.g. "A=1 B=2", set for it), capturing both streams.
-inline CliResult run_cli(const std::string& args, const std::string& env = "") {
-  std::string command = (env.empty() ? "" : "env " + env + " ") + std::string(SEQREC_CLI_PATH) + " " + args + " 2>&1";
+/// Runs `seqrec <args>` through the shell (with `env`, e.g. "A=1 B=2", set for it), capturing both streams, or only
+/// stdout when `stderr_to` names a file for stderr.
+inline CliResult run_cli(const std::string& args, const std::string& env = "", const std::string& stderr_to = "") {
+  std::string command = (env.empty() ? "" : "env " + env + " ") + std::string(SEQREC_CLI_PATH) + " " + args +
+                        (stderr_to.empty() ? " 2>&1" : " 2>'" + stderr_to + "'");
   FILE* pipe = popen(command.c_str(), "r");
   std::string output;
   char buffer[4096];

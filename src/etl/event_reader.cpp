@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "seqrec/common/error.h"
+#include "seqrec/common/options_reader.h"
 
 namespace seqrec::etl {
 
@@ -134,8 +135,9 @@ struct Piece {
   int64_t lines = 0;  ///< lines in the piece, blank ones included
   struct Bad {
     int64_t line;  ///< 0-based within the piece
-    std::string reason;
+    std::string reason;  ///< what is wrong, naming the column ("column 'timestamp': cannot parse ...")
     std::string row;
+    int field = 0;  ///< 1-based field of a delimited row that is wrong; 0 = the row as a whole
   };
   std::vector<Bad> bad;
 };
@@ -166,6 +168,7 @@ void parse_piece(std::string_view text, const InputSpec& spec, const Layout& lay
   std::vector<std::string_view> fields;
   std::vector<std::string> scratch;
   std::string problem;
+  int bad_field = 0;
   const size_t width = layout.header.size();
   const bool jsonl = layout.format == "jsonl";
   size_t pos = 0, rows = 0;
@@ -178,6 +181,7 @@ void parse_piece(std::string_view text, const InputSpec& spec, const Layout& lay
     if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
     if (line.empty()) continue;
     problem.clear();
+    bad_field = 0;
     if (jsonl) {
       json row;
       try {
@@ -202,20 +206,22 @@ void parse_piece(std::string_view text, const InputSpec& spec, const Layout& lay
           problem = "field '" + col.name + "': " + problem;
       }
     } else if (!split_line(line, layout.delimiter, fields, scratch)) {
-      problem = ": unterminated quoted field";
+      problem = "unterminated quoted field";
     } else if (fields.size() != width) {
-      problem = ": expected " + std::to_string(width) + " " + delimiter_name(layout.delimiter) +
+      problem = "expected " + std::to_string(width) + " " + delimiter_name(layout.delimiter) +
                 "-separated fields as in the header, found " + std::to_string(fields.size());
     } else {
       for (size_t k = 0; k < spec.columns.size() && problem.empty(); ++k) {
         const int idx = layout.index[k];
-        if (!append_text_value(fields[idx], spec.columns[k], piece.frame.columns[k], &problem))
-          problem = ":" + std::to_string(idx + 1) + " (column '" + spec.columns[k].name + "'): " + problem;
+        if (!append_text_value(fields[idx], spec.columns[k], piece.frame.columns[k], &problem)) {
+          problem = "column '" + spec.columns[k].name + "': " + problem;
+          bad_field = idx + 1;
+        }
       }
     }
     if (!problem.empty()) {
       truncate(piece.frame, rows);
-      piece.bad.push_back({line_index, problem, std::string(line)});
+      piece.bad.push_back({line_index, problem, std::string(line), bad_field});
       if (stop_at_first_bad) return;
       continue;
     }
@@ -254,9 +260,11 @@ json InputSpec::to_json() const {
 InputSpec InputSpec::from_json(const json& j, const std::string& where) {
   SEQREC_CHECK(j.is_object(), where, ": \"input\" must be an object with \"columns\"");
   InputSpec s;
-  for (auto it = j.begin(); it != j.end(); ++it)
-    SEQREC_CHECK(it.key() == "format" || it.key() == "delimiter" || it.key() == "columns" || it.key() == "on_bad_row",
-                 where, ": unknown input option '", it.key(), "' (input takes format, delimiter, columns, on_bad_row)");
+  for (auto it = j.begin(); it != j.end(); ++it) {
+    static const std::vector<std::string> known = {"format", "delimiter", "columns", "on_bad_row"};
+    SEQREC_CHECK(std::find(known.begin(), known.end(), it.key()) != known.end(),
+                 unknown_key_message(where, "input." + it.key(), it.key(), known));
+  }
   s.format = j.value("format", std::string("auto"));
   SEQREC_CHECK(s.format == "auto" || s.format == "csv" || s.format == "tsv" || s.format == "jsonl", where,
                ": input format must be auto, csv, tsv or jsonl, got '", s.format, "'");
@@ -282,6 +290,11 @@ InputSpec InputSpec::from_json(const json& j, const std::string& where) {
     } else {
       SEQREC_CHECK(v.is_object() && v.contains("type"), where, ": column '", name,
                    "' must be a type (\"string\") or {\"type\": ..., \"format\": ..., \"required\": ...}");
+      for (auto key = v.begin(); key != v.end(); ++key) {
+        static const std::vector<std::string> known = {"name", "type", "format", "required"};
+        SEQREC_CHECK(std::find(known.begin(), known.end(), key.key()) != known.end(),
+                     unknown_key_message(where, "input.columns." + name + "." + key.key(), key.key(), known));
+      }
       c.dtype = parse_dtype(v.at("type").get<std::string>());
       if (v.contains("format")) c.format = parse_timestamp_format(v.at("format").get<std::string>());
       c.required = v.value("required", false);
@@ -448,8 +461,10 @@ class BadRows {
   void handle(const Piece& piece, int64_t first_line, ReadStats& stats) {
     for (const auto& bad : piece.bad) {
       const int64_t line = first_line + bad.line;
-      const std::string where = path_ + ":" + std::to_string(line);
-      const std::string reason = jsonl_ ? where + ": " + bad.reason : where + bad.reason;
+      // file:line[:field]: reason, the form compilers use, so editors jump to the spot.
+      const std::string where =
+          path_ + ":" + std::to_string(line) + (bad.field > 0 ? ":" + std::to_string(bad.field) : std::string());
+      const std::string reason = where + ": " + bad.reason;
       if (spec_.on_bad_row == "error")
         throw InvalidInput(reason + "; row: '" + row_excerpt(bad.row) +
                            "' (use --on-bad-row=skip or quarantine to count and set bad rows aside)");
@@ -467,9 +482,10 @@ class BadRows {
       if (options_.quarantine.has_parent_path()) std::filesystem::create_directories(options_.quarantine.parent_path());
       rejects_.open(options_.quarantine, std::ios::app);
       SEQREC_CHECK(rejects_, "cannot open '", options_.quarantine.string(), "' for writing rejects");
-      if (fresh) rejects_ << "file\tline\treason\trow\n";
+      if (fresh) rejects_ << "file\tline\tfield\treason\trow\n";
     }
-    rejects_ << quarantine_escape(path_) << '\t' << line << '\t' << quarantine_escape(bad.reason.substr(bad.reason[0] == ':' ? 1 : 0))
+    rejects_ << quarantine_escape(path_) << '\t' << line << '\t' << (bad.field > 0 ? std::to_string(bad.field) : "") << '\t'
+             << quarantine_escape(bad.reason)
              << '\t' << quarantine_escape(bad.row) << '\n';
     ++stats.rows_quarantined;
     stats.quarantine_file = options_.quarantine.string();

@@ -18,6 +18,8 @@ int64_t export_sessions_csv(const std::filesystem::path& sessions_dir, std::ostr
                             char delimiter, char list_sep) {
   SessionTable t = read_sessions(sessions_dir);
   const Vocabulary* vocab = workflow ? &workflow->items() : nullptr;
+  // Timestamps go back in the unit the workflow read them in (sessions hold milliseconds).
+  const TimestampFormat unit = workflow ? workflow->options().columns.timestamp_format : TimestampFormat::kAuto;
   out << "session_id" << delimiter << "item_id" << delimiter << "timestamp" << delimiter << "day";
   for (const auto& c : t.columns) out << delimiter << quote(c.name, delimiter);
   out << '\n';
@@ -34,7 +36,7 @@ int64_t export_sessions_csv(const std::filesystem::path& sessions_dir, std::ostr
     cell.clear();
     for (int64_t i = t.offsets[r]; i < t.offsets[r + 1]; ++i) {
       if (i > t.offsets[r]) cell += list_sep;
-      cell += std::to_string(t.timestamps[i]);
+      cell += format_timestamp(t.timestamps[i], unit);
     }
     out << cell << delimiter << t.days[r];
     for (const auto& c : t.columns) {

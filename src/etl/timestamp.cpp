@@ -2,6 +2,7 @@
 
 #include <charconv>
 #include <cmath>
+#include <cstdio>
 
 #include "seqrec/common/error.h"
 
@@ -46,6 +47,35 @@ CivilDate civil_from_days(int64_t days) {
   const auto day = static_cast<unsigned>(doy - (153 * mp + 2) / 5 + 1);
   const auto month = static_cast<unsigned>(mp < 10 ? mp + 3 : mp - 9);
   return {yoe + era * 400 + (month <= 2 ? 1 : 0), month, day};
+}
+
+std::string format_timestamp(int64_t ms, TimestampFormat format) {
+  const int64_t seconds = ms >= 0 ? ms / 1000 : -((-ms + 999) / 1000), millis = ms - seconds * 1000;
+  switch (format) {
+    case TimestampFormat::kMilliseconds: return std::to_string(ms);
+    case TimestampFormat::kIso8601: {
+      const int64_t days = seconds >= 0 ? seconds / 86400 : -((-seconds + 86399) / 86400), in_day = seconds - days * 86400;
+      const CivilDate date = civil_from_days(days);
+      char buf[48];
+      std::snprintf(buf, sizeof buf, "%04lld-%02u-%02uT%02lld:%02lld:%02lld", static_cast<long long>(date.year), date.month,
+                    date.day, static_cast<long long>(in_day / 3600), static_cast<long long>(in_day / 60 % 60),
+                    static_cast<long long>(in_day % 60));
+      std::string out = buf;
+      if (millis != 0) {
+        std::snprintf(buf, sizeof buf, ".%03lld", static_cast<long long>(millis));
+        out += buf;
+      }
+      return out + "Z";
+    }
+    case TimestampFormat::kSeconds:
+    case TimestampFormat::kAuto:
+      if (millis == 0) return std::to_string(seconds);
+      if (format == TimestampFormat::kAuto) return std::to_string(ms);
+      char buf[48];  // exact: milliseconds of any real date are far below 2^53
+      std::snprintf(buf, sizeof buf, "%.3f", static_cast<double>(ms) / 1000.0);
+      return buf;
+  }
+  return std::to_string(ms);
 }
 
 namespace {

@@ -9,6 +9,7 @@
 #include "seqrec/common/config_file.h"
 #include "seqrec/common/error.h"
 #include "seqrec/common/io.h"
+#include "seqrec/common/options_reader.h"
 
 namespace seqrec::etl {
 
@@ -79,11 +80,11 @@ namespace {
 /// Unknown top-level keys are problems; a missing input, steps or output ends the reading at once.
 std::vector<std::string> top_level_problems(const json& spec, const std::string& origin) {
   SEQREC_CHECK(spec.is_object(), origin, ": a workflow file is a JSON object with input, steps, output and split");
-  static const std::set<std::string> known = {"input", "groups", "steps", "output", "split", "events", "description", "format"};
+  static const std::vector<std::string> known = {"input", "groups", "steps", "output", "split", "events", "description", "format"};
   std::vector<std::string> problems;
   for (auto it = spec.begin(); it != spec.end(); ++it)
-    if (!known.count(it.key()))
-      problems.push_back("unknown key '" + it.key() + "' (a workflow has input, groups, steps, output, split, events, description)");
+    if (std::find(known.begin(), known.end(), it.key()) == known.end())
+      problems.push_back(unknown_key_message("", it.key(), it.key(), known));
   bool missing = false;
   for (const char* required : {"input", "steps", "output"})
     if (!spec.contains(required)) problems.push_back(std::string("missing \"") + required + "\""), missing = true;

@@ -4,6 +4,7 @@
 #include <unordered_map>
 
 #include "seqrec/common/error.h"
+#include "seqrec/common/options_reader.h"
 #include "seqrec/etl/workflow.h"
 
 namespace seqrec::etl {
@@ -38,25 +39,13 @@ json SplitOptions::to_json() const {
 SplitOptions SplitOptions::from_json(const json& j, const std::string& where) {
   SplitOptions s;
   SEQREC_CHECK(j.is_object(), where, ": \"split\" must be an object like {\"method\": \"window\", \"window\": \"day\"}");
-  for (auto it = j.begin(); it != j.end(); ++it) {
-    static const std::vector<std::string> known = {"method", "valid_days", "test_days", "valid_fraction", "test_fraction", "seed",
-                                                   "window", "valid_from", "test_from", "valid_from_ms", "test_from_ms"};
-    SEQREC_CHECK(std::find(known.begin(), known.end(), it.key()) != known.end(), where, ": unknown split option '", it.key(),
-                 "' (split takes method, valid_days, test_days, valid_fraction, test_fraction, seed, window, valid_from, test_from)");
-  }
-  try {
-    s.method = j.value("method", s.method);
-    s.valid_days = j.value("valid_days", s.valid_days);
-    s.test_days = j.value("test_days", s.test_days);
-    s.valid_fraction = j.value("valid_fraction", s.valid_fraction);
-    s.test_fraction = j.value("test_fraction", s.test_fraction);
-    s.seed = j.value("seed", s.seed);
-    s.window = j.value("window", s.window);
-    s.valid_from_ms = j.value("valid_from_ms", int64_t{0});
-    s.test_from_ms = j.value("test_from_ms", int64_t{0});
-  } catch (const json::exception& e) {
-    throw InvalidInput(where + ": split: " + e.what());
-  }
+  std::vector<std::string> problems;
+  OptionsReader(j, "split", where, problems)
+      .read("method", s.method).read("valid_days", s.valid_days).read("test_days", s.test_days)
+      .read("valid_fraction", s.valid_fraction).read("test_fraction", s.test_fraction).read("seed", s.seed)
+      .read("window", s.window).read("valid_from_ms", s.valid_from_ms).read("test_from_ms", s.test_from_ms)
+      .known("valid_from").known("test_from").finish();
+  SEQREC_CHECK(problems.empty(), problems.front());
   if (j.contains("valid_from")) s.valid_from_ms = parse_cutoff(j.at("valid_from"), where + ": split.valid_from");
   if (j.contains("test_from")) s.test_from_ms = parse_cutoff(j.at("test_from"), where + ": split.test_from");
   return s;

@@ -46,6 +46,10 @@ Evaluator::Evaluator(EvaluatorOptions options) : options_(std::move(options)) {
   SEQREC_CHECK(options_.sampled_negatives >= 0, "--sampled-negatives must be >= 0 (0 = full ranking), got ",
                options_.sampled_negatives);
   SEQREC_CHECK(options_.holdout_offset >= 0, "--holdout-offset must be >= 0, got ", options_.holdout_offset);
+  // Contradictory combinations are refused rather than ignored.
+  SEQREC_CHECK(options_.holdout_offset == 0 || options_.protocol == Protocol::kLeaveOneOut,
+               "--holdout-offset ", options_.holdout_offset, " needs --protocol leave-one-out (the protocol is ",
+               to_string(options_.protocol), ")");
 }
 
 std::string Evaluator::describe() const {
@@ -123,16 +127,20 @@ at::Tensor without_seen(at::Tensor scores, const schema::SessionTable& sessions,
 }
 
 /// Marks in `recommended` [V] every item that reached some top-k list of scores [B, V].
-void mark_recommended(const at::Tensor& scores, int64_t top_k, std::vector<uint8_t>& recommended) {
+// best_position[item]: the best (smallest) position the item reached in any top-K list so far, K the largest k;
+// coverage@k counts the items whose best position is below k.
+void mark_recommended(const at::Tensor& scores, int64_t top_k, std::vector<int32_t>& best_position) {
   const int64_t V = scores.size(1);
-  if (recommended.empty()) recommended.assign(V, 0);
-  auto top = scores.topk(std::min(top_k, V), /*dim=*/1);
+  if (best_position.empty()) best_position.assign(V, std::numeric_limits<int32_t>::max());
+  const int64_t K = std::min(top_k, V);
+  auto top = scores.topk(K, /*dim=*/1, /*largest=*/true, /*sorted=*/true);
   const auto top_ids = std::get<1>(top).to(torch::kCPU).contiguous();
   const auto top_scores = std::get<0>(top).to(torch::kCPU, torch::kFloat).contiguous();
   const int64_t* tp = top_ids.data_ptr<int64_t>();
   const float* sp = top_scores.data_ptr<float>();
   for (int64_t i = 0; i < top_ids.numel(); ++i)
-    if (sp[i] > -std::numeric_limits<float>::infinity()) recommended[tp[i]] = 1;
+    if (sp[i] > -std::numeric_limits<float>::infinity())
+      best_position[tp[i]] = std::min(best_position[tp[i]], static_cast<int32_t>(i % K));
 }
 
 }  // namespace
@@ -167,7 +175,7 @@ EvaluationResult Evaluator::evaluate(const schema::SessionTable& sessions, const
   result.protocol = describe();
   result.sampled = options_.sampled_negatives > 0;
   const int64_t top_k = *std::max_element(options_.ks.begin(), options_.ks.end());
-  std::vector<uint8_t> recommended;  // coverage: which items reached some top-K list
+  std::vector<int32_t> best_position;  // coverage: the best top-K position each item reached
   std::mt19937_64 rng(options_.seed);
 
   const auto predictions = list_predictions(sessions, options_);
@@ -184,18 +192,20 @@ EvaluationResult Evaluator::evaluate(const schema::SessionTable& sessions, const
                                    options_.first_item_id);
     } else {
       ranks = target_ranks(scores, batch.targets, options_.first_item_id);
-      mark_recommended(scores, top_k, recommended);
+      mark_recommended(scores, top_k, best_position);
     }
     for (int64_t r : ranks) result.unscorable_targets += r == kMissRank;
     meter.add(ranks);
   }
   result.predictions = meter.count();
   result.metrics = meter.results();
-  if (options_.sampled_negatives == 0 && !recommended.empty()) {
-    int64_t covered = 0;
-    for (size_t id = options_.first_item_id; id < recommended.size(); ++id) covered += recommended[id];
-    const double catalogue = static_cast<double>(std::max<int64_t>(1, static_cast<int64_t>(recommended.size()) - options_.first_item_id));
-    result.metrics["coverage@" + std::to_string(top_k)] = covered / catalogue;
+  if (options_.sampled_negatives == 0 && !best_position.empty()) {
+    const int64_t catalogue = std::max<int64_t>(1, static_cast<int64_t>(best_position.size()) - options_.first_item_id);
+    for (int64_t k : options_.ks) {
+      int64_t covered = 0;
+      for (size_t id = options_.first_item_id; id < best_position.size(); ++id) covered += best_position[id] < k;
+      result.metrics["coverage@" + std::to_string(k)] = static_cast<double>(covered) / static_cast<double>(catalogue);
+    }
   }
   result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return result;

@@ -7,65 +7,13 @@
 #include "seqrec/common/config_file.h"
 #include "seqrec/common/error.h"
 #include "seqrec/common/io.h"
+#include "seqrec/common/options_reader.h"
 
 namespace seqrec::model {
 
 namespace {
 
 using nlohmann::json;
-
-/// Reads the keys of one config object into fields, recording unknown keys and type mismatches as problems
-/// (prefixed with the object's path) instead of stopping at the first.
-class Reader {
- public:
-  Reader(const json& j, std::string path, std::vector<std::string>& problems) : j_(j), path_(std::move(path)), problems_(problems) {
-    if (!j_.is_object()) problems_.push_back(where("") + " must be an object, got " + std::string(j_.type_name()));
-  }
-  template <typename T>
-  Reader& read(const char* key, T& field) {
-    seen_.insert(key);
-    if (!j_.is_object() || !j_.contains(key) || j_.at(key).is_null()) return *this;
-    try {
-      field = j_.at(key).get<T>();
-    } catch (const json::exception&) {
-      problems_.push_back(where(key) + " has the wrong type (" + std::string(j_.at(key).type_name()) + ")");
-    }
-    return *this;
-  }
-  template <typename T>
-  Reader& read_object(const char* key, T& field) {
-    seen_.insert(key);
-    if (j_.is_object() && j_.contains(key) && !j_.at(key).is_null()) field = T::from_json_checked(j_.at(key), where(key), problems_);
-    return *this;
-  }
-  template <typename T>
-  Reader& read_list(const char* key, std::vector<T>& field) {
-    seen_.insert(key);
-    if (!j_.is_object() || !j_.contains(key) || j_.at(key).is_null()) return *this;
-    const json& list = j_.at(key);
-    if (!list.is_array()) {
-      problems_.push_back(where(key) + " must be a list");
-      return *this;
-    }
-    field.clear();
-    for (size_t i = 0; i < list.size(); ++i)
-      field.push_back(T::from_json_checked(list[i], where(key) + "[" + std::to_string(i) + "]", problems_));
-    return *this;
-  }
-  /// Call last: every key not read is reported.
-  void finish() {
-    if (!j_.is_object()) return;
-    for (const auto& [key, value] : j_.items())
-      if (!seen_.count(key)) problems_.push_back("unknown model config key '" + where(key) + "'");
-  }
-
- private:
-  std::string where(const std::string& key) const { return path_.empty() ? key : key.empty() ? path_ : path_ + "." + key; }
-  const json& j_;
-  std::string path_;
-  std::vector<std::string>& problems_;
-  std::set<std::string> seen_;
-};
 
 bool one_of(const std::string& value, std::initializer_list<const char*> options) {
   return std::any_of(options.begin(), options.end(), [&](const char* o) { return value == o; });
@@ -84,7 +32,7 @@ std::string join(const std::vector<std::string>& parts) {
 #define SEQREC_FROM_JSON(Type)                                                     \
   Type Type::from_json(const json& j) {                                            \
     std::vector<std::string> problems;                                             \
-    Type t = from_json_checked(j, "", problems);                                   \
+    Type t = from_json_checked(j, "", "", problems);                               \
     if (!problems.empty()) throw InvalidInput("invalid model config: " + join(problems)); \
     return t;                                                                      \
   }
@@ -93,9 +41,10 @@ json FeatureConfig::to_json() const {
   return {{"name", name}, {"type", type}, {"cardinality", cardinality}, {"dim", dim}, {"encoding", encoding},
           {"bins", bins}, {"session_level", session_level}, {"layer_norm", layer_norm}};
 }
-FeatureConfig FeatureConfig::from_json_checked(const json& j, const std::string& path, std::vector<std::string>& problems) {
+FeatureConfig FeatureConfig::from_json_checked(const json& j, const std::string& path, const std::string& origin,
+                                          std::vector<std::string>& problems) {
   FeatureConfig c;
-  Reader(j, path, problems).read("name", c.name).read("type", c.type).read("cardinality", c.cardinality).read("dim", c.dim)
+  OptionsReader(j, path, origin, problems).read("name", c.name).read("type", c.type).read("cardinality", c.cardinality).read("dim", c.dim)
       .read("encoding", c.encoding).read("bins", c.bins).read("session_level", c.session_level)
       .read("layer_norm", c.layer_norm).finish();
   return c;
@@ -114,9 +63,10 @@ json InputConfig::to_json() const {
   return {{"item_dim", item_dim}, {"features", features_json}, {"aggregation", aggregation}, {"layer_norm", layer_norm},
           {"pretrained_item_vectors", pretrained_item_vectors}, {"freeze_pretrained", freeze_pretrained}, {"dropout", dropout}};
 }
-InputConfig InputConfig::from_json_checked(const json& j, const std::string& path, std::vector<std::string>& problems) {
+InputConfig InputConfig::from_json_checked(const json& j, const std::string& path, const std::string& origin,
+                                          std::vector<std::string>& problems) {
   InputConfig c;
-  Reader(j, path, problems).read("item_dim", c.item_dim).read_list("features", c.features).read("aggregation", c.aggregation)
+  OptionsReader(j, path, origin, problems).read("item_dim", c.item_dim).read_list("features", c.features).read("aggregation", c.aggregation)
       .read("layer_norm", c.layer_norm).read("pretrained_item_vectors", c.pretrained_item_vectors)
       .read("freeze_pretrained", c.freeze_pretrained).read("dropout", c.dropout).finish();
   return c;
@@ -128,9 +78,10 @@ json MaskingConfig::to_json() const {
           {"max_span_length", max_span_length}, {"rtd_discriminator_weight", rtd_discriminator_weight},
           {"rtd_generator_weight", rtd_generator_weight}, {"rtd_sample_from_batch", rtd_sample_from_batch}};
 }
-MaskingConfig MaskingConfig::from_json_checked(const json& j, const std::string& path, std::vector<std::string>& problems) {
+MaskingConfig MaskingConfig::from_json_checked(const json& j, const std::string& path, const std::string& origin,
+                                          std::vector<std::string>& problems) {
   MaskingConfig c;
-  Reader(j, path, problems).read("scheme", c.scheme).read("mlm_probability", c.mlm_probability)
+  OptionsReader(j, path, origin, problems).read("scheme", c.scheme).read("mlm_probability", c.mlm_probability)
       .read("plm_probability", c.plm_probability).read("max_span_length", c.max_span_length)
       .read("rtd_discriminator_weight", c.rtd_discriminator_weight).read("rtd_generator_weight", c.rtd_generator_weight)
       .read("rtd_sample_from_batch", c.rtd_sample_from_batch).finish();
@@ -143,9 +94,10 @@ json BodyConfig::to_json() const {
           {"tied_generator", tied_generator}, {"memory_length", memory_length}, {"segment_length", segment_length},
           {"activation", activation}};
 }
-BodyConfig BodyConfig::from_json_checked(const json& j, const std::string& path, std::vector<std::string>& problems) {
+BodyConfig BodyConfig::from_json_checked(const json& j, const std::string& path, const std::string& origin,
+                                          std::vector<std::string>& problems) {
   BodyConfig c;
-  Reader(j, path, problems).read("inner_size", c.inner_size).read("embedding_size", c.embedding_size)
+  OptionsReader(j, path, origin, problems).read("inner_size", c.inner_size).read("embedding_size", c.embedding_size)
       .read("generator_layers", c.generator_layers).read("tied_generator", c.tied_generator)
       .read("memory_length", c.memory_length).read("segment_length", c.segment_length).read("activation", c.activation)
       .finish();
@@ -159,9 +111,10 @@ json HeadConfig::to_json() const {
           {"num_negatives", num_negatives}, {"in_batch_negatives", in_batch_negatives}, {"weight", weight},
           {"repeat_bonus", repeat_bonus}};
 }
-HeadConfig HeadConfig::from_json_checked(const json& j, const std::string& path, std::vector<std::string>& problems) {
+HeadConfig HeadConfig::from_json_checked(const json& j, const std::string& path, const std::string& origin,
+                                          std::vector<std::string>& problems) {
   HeadConfig c;
-  Reader(j, path, problems).read("weight_tying", c.weight_tying).read("output_bias", c.output_bias)
+  OptionsReader(j, path, origin, problems).read("weight_tying", c.weight_tying).read("output_bias", c.output_bias)
       .read("temperature", c.temperature).read("normalize", c.normalize)
       .read("label_smoothing", c.label_smoothing).read("loss", c.loss)
       .read("sampled_softmax", c.sampled_softmax).read("num_negatives", c.num_negatives)
@@ -172,9 +125,10 @@ HeadConfig HeadConfig::from_json_checked(const json& j, const std::string& path,
 SEQREC_FROM_JSON(HeadConfig)
 
 json TaskConfig::to_json() const { return {{"type", type}, {"target", target}, {"summary", summary}, {"weight", weight}}; }
-TaskConfig TaskConfig::from_json_checked(const json& j, const std::string& path, std::vector<std::string>& problems) {
+TaskConfig TaskConfig::from_json_checked(const json& j, const std::string& path, const std::string& origin,
+                                          std::vector<std::string>& problems) {
   TaskConfig c;
-  Reader(j, path, problems).read("type", c.type).read("target", c.target).read("summary", c.summary).read("weight", c.weight)
+  OptionsReader(j, path, origin, problems).read("type", c.type).read("target", c.target).read("summary", c.summary).read("weight", c.weight)
       .finish();
   return c;
 }
@@ -190,9 +144,10 @@ json ModelConfig::to_json() const {
           {"masking", masking.to_json()}, {"body", body.to_json()},   {"head", head.to_json()},   {"tasks", tasks_json}};
 }
 
-ModelConfig ModelConfig::from_json_checked(const json& j, const std::string& path, std::vector<std::string>& problems) {
+ModelConfig ModelConfig::from_json_checked(const json& j, const std::string& path, const std::string& origin,
+                                          std::vector<std::string>& problems) {
   ModelConfig c;
-  Reader(j, path, problems).read("architecture", c.architecture).read("num_items", c.num_items).read("first_item_id", c.first_item_id)
+  OptionsReader(j, path, origin, problems).read("architecture", c.architecture).read("num_items", c.num_items).read("first_item_id", c.first_item_id)
       .read("d_model", c.d_model)
       .read("num_heads", c.num_heads).read("num_layers", c.num_layers).read("max_length", c.max_length)
       .read("dropout", c.dropout).read_object("input", c.input).read_object("masking", c.masking)
@@ -200,10 +155,10 @@ ModelConfig ModelConfig::from_json_checked(const json& j, const std::string& pat
   return c;
 }
 
-ModelConfig ModelConfig::from_json(const json& j) {
+ModelConfig ModelConfig::from_json(const json& j, const std::string& origin) {
   ModelConfig c;
   std::vector<std::string> problems;
-  c = from_json_checked(j, "", problems);
+  c = from_json_checked(j, "", origin, problems);
   c.parse_problems = problems;
   return c;
 }

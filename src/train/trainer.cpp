@@ -17,6 +17,7 @@
 #include <random>
 
 #include "seqrec/common/error.h"
+#include "seqrec/common/options_reader.h"
 #include "seqrec/common/io.h"
 #include "seqrec/common/progress.h"
 #include "seqrec/common/runtime.h"
@@ -129,49 +130,23 @@ nlohmann::json TrainOptions::to_json() const {
           {"ks", ks}};
 }
 
-void TrainOptions::update_from_json(const nlohmann::json& j, const std::string& source) {
-  SEQREC_CHECK(j.is_object(), source, ": training options must be a JSON object");
-  const auto known = to_json();
-  for (const auto& [key, value] : j.items())
-    SEQREC_CHECK(known.contains(key), source, ": unknown training option '", key, "' (known: ", [&] {
-      std::string names;
-      for (const auto& [k, v] : known.items()) names += (names.empty() ? "" : ", ") + k;
-      return names;
-    }(), ")");
-  try {
-    auto get = [&](const char* key, auto& field) {
-      if (j.contains(key)) field = j.at(key).get<std::decay_t<decltype(field)>>();
-    };
-    get("optimizer", optimizer);
-    get("learning_rate", learning_rate);
-    get("weight_decay", weight_decay);
-    get("adam_beta1", adam_beta1);
-    get("adam_beta2", adam_beta2);
-    get("schedule", schedule);
-    get("warmup_steps", warmup_steps);
-    get("clip_grad_norm", clip_grad_norm);
-    get("accumulation_steps", accumulation_steps);
-    get("epochs", epochs);
-    get("max_steps", max_steps);
-    get("max_seconds", max_seconds);
-    get("batch_size", batch_size);
-    get("bucket_by_length", bucket_by_length);
-    get("seed", seed);
-    get("device", device);
-    get("precision", precision);
-    get("replicas", replicas);
-    get("eval_every", eval_every);
-    get("log_every", log_every);
-    get("checkpoint_every", checkpoint_every);
-    get("patience", patience);
-    get("select_metric", select_metric);
-    get("valid_protocol", valid_protocol);
-    get("valid_exclude_seen", valid_exclude_seen);
-    get("eval_batch_size", eval_batch_size);
-    get("ks", ks);
-  } catch (const nlohmann::json::exception& e) {
-    throw InvalidInput(source + ": a training option has the wrong type: " + e.what());
-  }
+void TrainOptions::update_from_json(const nlohmann::json& j, const std::string& origin, const std::string& path) {
+  std::vector<std::string> problems;
+  OptionsReader(j, path, origin, problems)
+      .read("optimizer", optimizer).read("learning_rate", learning_rate).read("weight_decay", weight_decay)
+      .read("adam_beta1", adam_beta1).read("adam_beta2", adam_beta2).read("schedule", schedule)
+      .read("warmup_steps", warmup_steps).read("clip_grad_norm", clip_grad_norm)
+      .read("accumulation_steps", accumulation_steps).read("epochs", epochs).read("max_steps", max_steps)
+      .read("max_seconds", max_seconds).read("batch_size", batch_size).read("bucket_by_length", bucket_by_length)
+      .read("seed", seed).read("device", device).read("precision", precision).read("replicas", replicas)
+      .read("eval_every", eval_every).read("log_every", log_every).read("checkpoint_every", checkpoint_every)
+      .read("patience", patience).read("select_metric", select_metric).read("valid_protocol", valid_protocol)
+      .read("valid_exclude_seen", valid_exclude_seen).read("eval_batch_size", eval_batch_size).read("ks", ks)
+      .finish();
+  if (problems.empty()) return;
+  std::string message = "invalid training options:";
+  for (const auto& p : problems) message += "\n  - " + p;
+  throw InvalidInput(message);
 }
 
 std::vector<std::string> TrainOptions::problems() const {

@@ -128,7 +128,7 @@ TEST_F(CliTest, UnparsableTimestampNamesLineAndColumn) {
   write("e.csv", "session_id,item_id,timestamp\n1,a,1\n1,b,2024-99-99\n");
   auto r = test::run_cli("etl --input " + q(path("e.csv")) + " --out " + q(path("out")));
   EXPECT_EQ(r.exit_code, 1);
-  EXPECT_NE(r.output.find("e.csv:3:3 (column 'timestamp'): cannot parse '2024-99-99'"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("e.csv:3:3: column 'timestamp': cannot parse '2024-99-99'"), std::string::npos) << r.output;
 }
 
 TEST_F(CliTest, EmptyFileIsAnError) {

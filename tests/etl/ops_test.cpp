@@ -266,7 +266,7 @@ TEST(ColumnOpsTest, RenameAddTagsDropSelect) {
 
 TEST(OpFactoryTest, BadStepsAreNamed) {
   EXPECT_NE(message_of({{"op", "Categorise"}, {"columns", "x"}}, Frame()).find("unknown op 'Categorise'"), std::string::npos);
-  EXPECT_NE(message_of({{"op", "Categorify"}, {"columns", "x"}, {"freq_treshold", 2}}, Frame()).find("unknown option 'freq_treshold'"),
+  EXPECT_NE(message_of({{"op", "Categorify"}, {"columns", "x"}, {"freq_treshold", 2}}, Frame()).find("unknown key 'freq_treshold' (did you mean 'freq_threshold'?"),
             std::string::npos);
   EXPECT_NE(message_of({{"op", "Clip"}, {"columns", "x"}}, Frame()).find("Clip needs min_value"), std::string::npos);
   EXPECT_NE(message_of({{"op", "Normalize"}, {"columns", "x"}}, frame({strs("x", {"a"})})).find("holds text"), std::string::npos);

@@ -55,3 +55,19 @@ TEST(TimestampTest, CivilFromDaysInvertsDaysFromCivil) {
 }
 
 }  // namespace seqrec::etl
+
+TEST(TimestampTest, FormattedTimestampsReadBackInTheirOwnFormat) {
+  using seqrec::etl::format_timestamp;
+  using seqrec::etl::parse_timestamp_ms;
+  using seqrec::etl::TimestampFormat;
+  EXPECT_EQ(format_timestamp(1704067669000, TimestampFormat::kSeconds), "1704067669");
+  EXPECT_EQ(format_timestamp(1704067669500, TimestampFormat::kSeconds), "1704067669.500");
+  EXPECT_EQ(format_timestamp(1704067669500, TimestampFormat::kMilliseconds), "1704067669500");
+  EXPECT_EQ(format_timestamp(1704067669000, TimestampFormat::kAuto), "1704067669");  // auto reads it back as seconds
+  EXPECT_EQ(format_timestamp(1704067669500, TimestampFormat::kAuto), "1704067669500");
+  EXPECT_EQ(format_timestamp(1704067669000, TimestampFormat::kIso8601), "2024-01-01T00:07:49Z");
+  EXPECT_EQ(format_timestamp(-1500, TimestampFormat::kIso8601), "1969-12-31T23:59:58.500Z");
+  for (int64_t ms : {int64_t{0}, int64_t{1704067669000}, int64_t{1704067669123}, int64_t{951782400000}})
+    for (auto format : {TimestampFormat::kSeconds, TimestampFormat::kMilliseconds, TimestampFormat::kIso8601, TimestampFormat::kAuto})
+      EXPECT_EQ(parse_timestamp_ms(format_timestamp(ms, format), format), ms) << ms << " as " << seqrec::etl::to_string(format);
+}

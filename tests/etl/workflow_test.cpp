@@ -184,7 +184,7 @@ TEST_F(WorkflowTest, SavedAndLoadedWorkflowTransformsIdentically) {
 TEST_F(WorkflowTest, BadTimestampNamesFileLineAndColumn) {
   auto input = write("bad.csv", "session_id,item_id,timestamp\ns1,a,100\ns1,b,not-a-time\n");
   const auto msg = error_of([&] { run_etl({input.string()}, WorkflowOptions{}, path("out")); });
-  EXPECT_NE(msg.find("bad.csv:3:3 (column 'timestamp'): cannot parse 'not-a-time'"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("bad.csv:3:3: column 'timestamp': cannot parse 'not-a-time'"), std::string::npos) << msg;
   EXPECT_NE(msg.find("row: 's1,b,not-a-time'"), std::string::npos) << msg;
 }
 
@@ -194,7 +194,7 @@ TEST_F(WorkflowTest, WrongFieldCountAndEmptySessionAreErrors) {
   EXPECT_NE(msg.find("ragged.csv:2: expected 3 comma-separated fields"), std::string::npos) << msg;
   auto empty_id = write("empty_id.csv", "session_id,item_id,timestamp\n,a,1\n");
   msg = error_of([&] { run_etl({empty_id.string()}, WorkflowOptions{}, path("out")); });
-  EXPECT_NE(msg.find("empty_id.csv:2:1 (column 'session_id'): empty value in a required column"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("empty_id.csv:2:1: column 'session_id': empty value in a required column"), std::string::npos) << msg;
 }
 
 TEST_F(WorkflowTest, SkipPolicyCountsEveryBadRow) {

@@ -82,6 +82,18 @@ TEST(EvaluatorTest, EveryPrefixMetricsMatchHandComputedRanks) {
   EXPECT_EQ(r.protocol, "every-prefix, full ranking");
 }
 
+TEST(EvaluatorTest, CoverageIsReportedAtEveryK) {
+  // Every list is the same: 8 > 7 > 6 > 5 > 4 > 3, so coverage@k = k / 6 for each k.
+  auto t = table({{3, 8, 6}, {4, 5}});
+  EvaluatorOptions o;
+  o.ks = {1, 3, 5};
+  o.protocol = Protocol::kEveryPrefix;
+  auto r = Evaluator(o).evaluate(t, fixed_scorer({1, 2, 3, 4, 5, 6}), "fixed");
+  EXPECT_DOUBLE_EQ(r.metrics["coverage@1"], 1.0 / 6.0);
+  EXPECT_DOUBLE_EQ(r.metrics["coverage@3"], 3.0 / 6.0);
+  EXPECT_DOUBLE_EQ(r.metrics["coverage@5"], 5.0 / 6.0);
+}
+
 TEST(EvaluatorTest, ExcludingSeenItemsRemovesTheHistoryButNeverTheTarget) {
   // History 8, 7 outrank target 6; excluded, 6 becomes rank 1. A repeated target stays rankable.
   auto t = table({{8, 7, 6}, {6, 8, 6}});

@@ -61,7 +61,7 @@ TEST_F(ModelConfigTest, EveryProblemIsListedAtOnce) {
   EXPECT_TRUE(mentions(p, "masking.scheme 'mlm' does not fit architecture 'gpt2', which takes clm"));
   EXPECT_TRUE(mentions(p, "masking.mlm_probability must be in (0, 1)"));
   EXPECT_TRUE(mentions(p, "head.temperature must be > 0"));
-  EXPECT_TRUE(mentions(p, "unknown model config key 'head.tempreature'"));
+  EXPECT_TRUE(mentions(p, "unknown key 'head.tempreature' (did you mean 'temperature'?"));
   EXPECT_TRUE(mentions(p, "body.inner_size has the wrong type (string)"));
   EXPECT_TRUE(mentions(p, "input.aggregation 'max' is unknown"));
   EXPECT_TRUE(mentions(p, "tasks[0].type must be binary or regression"));

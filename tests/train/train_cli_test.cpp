@@ -61,7 +61,7 @@ TEST_F(TrainCliTest, ConfigFileFlagsOverrideItAndDumpConfigShowsTheResult) {
   write("bad.json", R"({"train": {"learning_rat": 0.5}})");
   auto bad = test::run_cli("train --data " + q(path("data")) + " --run " + q(path("run")) + " --train-config " + q(path("bad.json")));
   EXPECT_EQ(bad.exit_code, 1);
-  EXPECT_NE(bad.output.find("unknown training option 'learning_rat'"), std::string::npos) << bad.output;
+  EXPECT_NE(bad.output.find("bad.json: unknown key 'train.learning_rat' (did you mean 'learning_rate'?"), std::string::npos) << bad.output;
 }
 
 TEST_F(TrainCliTest, SigtermSavesTheStateExitsWith143AndResumeFinishes) {

@@ -17,6 +17,11 @@ std::string to_string(TimestampFormat format);
 /// ("2014-04-01", "2014-04-01T10:22:05.123Z", "2014-04-01 10:22:05+02:00").
 std::optional<int64_t> parse_timestamp_ms(std::string_view text, TimestampFormat format);
 
+/// Writes milliseconds since the epoch back in `format`, so that parse_timestamp_ms(.., format) reads the same value:
+/// kSeconds as seconds (with .mmm when not whole), kMilliseconds as is, kIso8601 as UTC "YYYY-MM-DDTHH:MM:SS[.mmm]Z",
+/// kAuto as seconds when whole (auto reads numbers below 1e11 as seconds), else milliseconds.
+std::string format_timestamp(int64_t ms, TimestampFormat format);
+
 /// Days since 1970-01-01 of a civil date (proleptic Gregorian).
 int64_t days_from_civil(int64_t year, unsigned month, unsigned day);
 

@@ -229,7 +229,8 @@ EtlSummary run_etl(const std::vector<std::string>& inputs, const WorkflowOptions
                    const std::filesystem::path& out);
 
 /// Writes a sessions folder back to text: one row per session, lists joined with `list_sep`.
-/// `workflow` (optional) decodes item ids to raw values. Returns the rows written.
+/// `workflow` (optional) decodes item ids to raw values and writes timestamps in the unit its input declared (seconds
+/// when whole otherwise, as `auto` reads them back). Returns the rows written.
 int64_t export_sessions_csv(const std::filesystem::path& sessions_dir, std::ostream& out, const Workflow* workflow = nullptr,
                             char delimiter = ',', char list_sep = ' ');
 

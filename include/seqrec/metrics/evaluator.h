@@ -48,7 +48,7 @@ struct EvaluationResult {
   std::string name;
   std::string protocol;                   ///< e.g. "every-prefix, full ranking" or "last-item, 100 sampled negatives (sampled)"
   bool sampled = false;
-  std::map<std::string, double> metrics;  ///< "ndcg@10" -> value; "coverage@K" (full ranking) for the largest K
+  std::map<std::string, double> metrics;  ///< "ndcg@10" -> value; "coverage@k" (full ranking) at every k
   int64_t predictions = 0;
   int64_t unscorable_targets = 0;  ///< targets that are padding, null or OOV: counted as misses
   double seconds = 0.0;

@@ -24,7 +24,8 @@ struct FeatureConfig {
   nlohmann::json to_json() const;
   static FeatureConfig from_json(const nlohmann::json& j);
   /// Reads what it can, appending each problem (prefixed by `path`) to `problems`.
-  static FeatureConfig from_json_checked(const nlohmann::json& j, const std::string& path, std::vector<std::string>& problems);
+  static FeatureConfig from_json_checked(const nlohmann::json& j, const std::string& path, const std::string& origin,
+                                   std::vector<std::string>& problems);
   /// The resolved embedding size (dim, else the rule above).
   int64_t resolved_dim() const;
 };
@@ -42,7 +43,8 @@ struct InputConfig {
   nlohmann::json to_json() const;
   static InputConfig from_json(const nlohmann::json& j);
   /// Reads what it can, appending each problem (prefixed by `path`) to `problems`.
-  static InputConfig from_json_checked(const nlohmann::json& j, const std::string& path, std::vector<std::string>& problems);
+  static InputConfig from_json_checked(const nlohmann::json& j, const std::string& path, const std::string& origin,
+                                   std::vector<std::string>& problems);
 };
 
 /// The training objective over the sequence (DESIGN.md §3).
@@ -58,7 +60,8 @@ struct MaskingConfig {
   nlohmann::json to_json() const;
   static MaskingConfig from_json(const nlohmann::json& j);
   /// Reads what it can, appending each problem (prefixed by `path`) to `problems`.
-  static MaskingConfig from_json_checked(const nlohmann::json& j, const std::string& path, std::vector<std::string>& problems);
+  static MaskingConfig from_json_checked(const nlohmann::json& j, const std::string& path, const std::string& origin,
+                                   std::vector<std::string>& problems);
 };
 
 /// Body parameters besides the shared d_model / heads / layers / dropout.
@@ -74,7 +77,8 @@ struct BodyConfig {
   nlohmann::json to_json() const;
   static BodyConfig from_json(const nlohmann::json& j);
   /// Reads what it can, appending each problem (prefixed by `path`) to `problems`.
-  static BodyConfig from_json_checked(const nlohmann::json& j, const std::string& path, std::vector<std::string>& problems);
+  static BodyConfig from_json_checked(const nlohmann::json& j, const std::string& path, const std::string& origin,
+                                   std::vector<std::string>& problems);
 };
 
 /// The next-item head.
@@ -96,7 +100,8 @@ struct HeadConfig {
   nlohmann::json to_json() const;
   static HeadConfig from_json(const nlohmann::json& j);
   /// Reads what it can, appending each problem (prefixed by `path`) to `problems`.
-  static HeadConfig from_json_checked(const nlohmann::json& j, const std::string& path, std::vector<std::string>& problems);
+  static HeadConfig from_json_checked(const nlohmann::json& j, const std::string& path, const std::string& origin,
+                                   std::vector<std::string>& problems);
 };
 
 /// A session-level task on a summary of the body's output.
@@ -109,7 +114,8 @@ struct TaskConfig {
   nlohmann::json to_json() const;
   static TaskConfig from_json(const nlohmann::json& j);
   /// Reads what it can, appending each problem (prefixed by `path`) to `problems`.
-  static TaskConfig from_json_checked(const nlohmann::json& j, const std::string& path, std::vector<std::string>& problems);
+  static TaskConfig from_json_checked(const nlohmann::json& j, const std::string& path, const std::string& origin,
+                                   std::vector<std::string>& problems);
 };
 
 /// The resolved model configuration (one JSON object, stored inside every checkpoint).
@@ -133,8 +139,10 @@ struct ModelConfig {
 
   nlohmann::json to_json() const;
   /// Reads a config; absent keys keep their defaults (an old checkpoint's config reads unchanged).
-  static ModelConfig from_json(const nlohmann::json& j);
-  static ModelConfig from_json_checked(const nlohmann::json& j, const std::string& path, std::vector<std::string>& problems);
+  /// Unknown keys and wrong types become parse_problems naming `origin` (the file) and the nearest known key.
+  static ModelConfig from_json(const nlohmann::json& j, const std::string& origin = "");
+  static ModelConfig from_json_checked(const nlohmann::json& j, const std::string& path, const std::string& origin,
+                                   std::vector<std::string>& problems);
   /// Reads a model config file, JSON or YAML (by extension .yaml/.yml), over the defaults.
   static nlohmann::json read_file(const std::filesystem::path& path);
   /// Presets and defaults made explicit: sasrec becomes its causal body + bce head, an empty masking scheme the

@@ -53,7 +53,8 @@ struct TrainOptions {
 
   nlohmann::json to_json() const;
   /// Reads the keys present in `j` over the current values; unknown keys are an error naming them.
-  void update_from_json(const nlohmann::json& j, const std::string& source);
+  /// `origin`: the file, `path`: the section the options sit in ("train"); every problem names both.
+  void update_from_json(const nlohmann::json& j, const std::string& origin, const std::string& path = "");
   std::vector<std::string> problems() const;
 };
 

@@ -1,6 +1,7 @@
 #include <algorithm>
 
 #include "etl/ops/op_util.h"
+#include "seqrec/common/options_reader.h"
 
 namespace seqrec::etl {
 
@@ -97,14 +98,12 @@ std::vector<std::string> OpArgs::outputs_for(const std::vector<std::string>& inp
 }
 
 void OpArgs::finish() const {
-  std::string unknown;
-  for (auto it = spec_.begin(); it != spec_.end(); ++it)
-    if (!used_.count(it.key())) unknown += (unknown.empty() ? "'" : ", '") + it.key() + "'";
-  std::string known;
+  std::vector<std::string> known;
   for (const auto& k : used_)
-    if (k != "op" && k != "online") known += (known.empty() ? "" : ", ") + k;
-  SEQREC_CHECK(unknown.empty(), label_, ": unknown option ", unknown, " for ", spec_.value("op", std::string("?")),
-               " (it takes: ", known, ", online)");
+    if (k != "op") known.push_back(k);
+  if (std::find(known.begin(), known.end(), "online") == known.end()) known.push_back("online");
+  for (auto it = spec_.begin(); it != spec_.end(); ++it)
+    SEQREC_CHECK(used_.count(it.key()), unknown_key_message(label_, it.key(), it.key(), known));
 }
 
 }  // namespace detail
