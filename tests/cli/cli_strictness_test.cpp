@@ -65,6 +65,8 @@ TEST_F(CliStrictnessTest, InspectKnowsSessionsFoldersTransformOutputsAndWindows)
   auto split = test::run_cli("inspect " + q(path("data/sessions/train")));
   ASSERT_EQ(split.exit_code, 0) << split.output;
   EXPECT_EQ(nlohmann::json::parse(split.output)["kind"], "sessions");
+  EXPECT_EQ(nlohmann::json::parse(test::run_cli("inspect " + q(path("data/workflow"))).output)["kind"], "workflow");
+  EXPECT_EQ(nlohmann::json::parse(test::run_cli("inspect " + q(path("data/schema.json"))).output)["kind"], "schema");
   auto transformed = test::run_cli("etl transform --workflow " + q(path("data/workflow")) + " --input " + q(path("events.csv")) +
                                    " --out " + q(path("again")));
   ASSERT_EQ(transformed.exit_code, 0) << transformed.output;
