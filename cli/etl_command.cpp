@@ -38,6 +38,7 @@ struct EtlFlags {
   std::string delimiter = "auto";
   std::string timestamp_format = "auto";
   std::string date_cols;
+  std::string on_bad_row = "error", split = "time";  // parsed into enums in the callback, naming the flag
   etl::WorkflowOptions options;
 };
 
@@ -58,7 +59,7 @@ struct WorkflowFlags {
     r.threads = threads;
     r.chunk_bytes = chunk_mb << 20;
     r.partition_bytes = partition_mb << 20;
-    r.on_bad_row = on_bad_row;
+    if (!on_bad_row.empty()) r.on_bad_row = parse_choice(etl::bad_row_policies(), on_bad_row, "--on-bad-row");
     r.rejects = rejects;
     r.verbose = verbose;
     return r;
@@ -186,9 +187,9 @@ void add_etl_command(CLI::App& app) {
   cmd->add_flag("--drop-repeats", o.drop_repeats, "remove consecutive repeats of an item")->group("Sessions");
   cmd->add_option("--max-length", o.max_length, "keep the last N items of a session")->capture_default_str()->group("Sessions");
   cmd->add_option("--min-length", o.min_length, "drop shorter sessions")->capture_default_str()->group("Sessions");
-  cmd->add_option("--on-bad-row", o.on_bad_row, "error (stop at the first), skip (count them) or quarantine (count, keep in <out>/rejects.tsv)")
+  cmd->add_option("--on-bad-row", f->on_bad_row, "error (stop at the first), skip (count them) or quarantine (count, keep in <out>/rejects.tsv)")
       ->capture_default_str()->group("Sessions");
-  cmd->add_option("--split", o.split.method, "time (last days are test) or random")->capture_default_str()->group("Split");
+  cmd->add_option("--split", f->split, "time (last days are test) or random")->capture_default_str()->group("Split");
   cmd->add_option("--valid-days", o.split.valid_days, "time split: days of valid sessions")->capture_default_str()->group("Split");
   cmd->add_option("--test-days", o.split.test_days, "time split: last days, test sessions")->capture_default_str()->group("Split");
   cmd->add_option("--valid-fraction", o.split.valid_fraction, "random split")->capture_default_str()->group("Split");
@@ -201,6 +202,8 @@ void add_etl_command(CLI::App& app) {
     if (f->out.empty()) throw CLI::RequiredError("--out");
     auto& o = f->options;
     o.delimiter = parse_delimiter(f->delimiter);
+    o.on_bad_row = parse_choice(etl::bad_row_policies(), f->on_bad_row, "--on-bad-row");
+    o.split.method = parse_choice(etl::split_methods(), f->split, "--split");
     o.columns.timestamp_format = etl::parse_timestamp_format(f->timestamp_format);
     o.columns.date_parts = split_list(f->date_cols);
     auto s = etl::run_etl(f->inputs, o, f->out);

@@ -139,7 +139,7 @@ std::vector<metrics::EvaluationResult> evaluate_model(const EvaluateFlags& f, Ev
     members.push_back(member.model);
   }
   auto scores = [&](const model::PrefixBatch& b) { return model::ensemble_scores(members, b.items, b.lengths); };
-  const std::string name = loaded.model->config().architecture + (members.size() > 1 ? "x" + std::to_string(members.size()) : "");
+  const std::string name = model::to_string(loaded.model->config().architecture) + (members.size() > 1 ? "x" + std::to_string(members.size()) : "");
   std::vector<metrics::EvaluationResult> results{evaluator.evaluate(data.sessions(), scores, name)};
   if (f.hybrid_sknn >= 0) {
     auto knn = data.session_knn(true);

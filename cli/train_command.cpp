@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <functional>
@@ -38,6 +39,21 @@ template <typename T>
 void add_model_flag(CLI::App* cmd, TrainFlags& f, const std::string& name, T model::ModelConfig::*member, const std::string& help) {
   auto* option = cmd->add_option(name, f.values.model.*member, help)->capture_default_str()->group("Model");
   f.overrides.emplace_back(option, [&f, member](Resolved& r) { r.model.*member = f.values.model.*member; });
+}
+
+// A named choice (an enum in the options): the flag takes its name, parsed once when the flags are applied, so a
+// wrong name is refused with the choices and the nearest ("--optimizer must be adamw or adam, got 'adan' ...").
+template <typename Options, typename E>
+void add_choice_flag(CLI::App* cmd, TrainFlags& f, const std::string& name, const std::string& group, Options Resolved::*section,
+                     E Options::*member, const Choices<E>& choices, const std::string& help) {
+  auto text = std::make_shared<std::string>(choice_name(choices, f.values.*section.*member));
+  auto* option = cmd->add_option(name, *text, help)->capture_default_str()->group(group);
+  std::string key = option->get_name().substr(2);  // "--valid-protocol" names the key valid_protocol
+  std::replace(key.begin(), key.end(), '-', '_');
+  const std::string what = key + " (" + option->get_name() + ")";
+  f.overrides.emplace_back(option, [text, section, member, &choices, what](Resolved& r) {
+    r.*section.*member = parse_choice(choices, *text, what);
+  });
 }
 
 template <typename T>
@@ -90,7 +106,8 @@ void add_train_flags(CLI::App& cmd, TrainFlags& f) {
                   "model config file, JSON or YAML (.yaml/.yml), e.g. configs/models/bert_mlm.yaml; flags override it");
   cmd.add_flag("--resume", f.resume, "continue the run from <run>/last.pt");
   cmd.add_flag("--dump-config", f.dump_config, "print the resolved configuration as JSON and exit");
-  add_model_flag(&cmd, f, "--architecture", &model::ModelConfig::architecture, "model body");
+  add_choice_flag(&cmd, f, "--architecture", "Model", &Resolved::model, &model::ModelConfig::architecture,
+                  model::architecture_choices(), "model body: gpt2, bert, albert, electra, xlnet, transfo_xl, gru, lstm or sasrec");
   add_model_flag(&cmd, f, "--d-model", &model::ModelConfig::d_model, "hidden size");
   add_model_flag(&cmd, f, "--num-heads,--heads", &model::ModelConfig::num_heads, "attention heads");
   add_model_flag(&cmd, f, "--num-layers,--layers", &model::ModelConfig::num_layers, "transformer blocks");
@@ -99,10 +116,11 @@ void add_train_flags(CLI::App& cmd, TrainFlags& f) {
                  "longest input sequence (default: the schema's item list length, value_count.max)");
   f.max_length_flag = f.overrides.back().first;
   using T = train::TrainOptions;
-  add_train_flag(&cmd, f, "--optimizer", &T::optimizer, "adamw or adam");
+  add_choice_flag(&cmd, f, "--optimizer", "Training", &Resolved::train, &T::optimizer, train::optimizer_choices(), "adamw or adam");
   add_train_flag(&cmd, f, "--learning-rate,--lr", &T::learning_rate, "peak learning rate");
   add_train_flag(&cmd, f, "--weight-decay", &T::weight_decay, "weight decay (not on biases and norms)");
-  add_train_flag(&cmd, f, "--schedule", &T::schedule, "learning-rate schedule: constant, linear or cosine");
+  add_choice_flag(&cmd, f, "--schedule", "Training", &Resolved::train, &T::schedule, train::schedule_choices(),
+                  "learning-rate schedule: constant, linear or cosine");
   add_train_flag(&cmd, f, "--warmup-steps", &T::warmup_steps, "linear warm-up steps");
   add_train_flag(&cmd, f, "--clip-grad-norm", &T::clip_grad_norm, "max gradient norm (0 = off)");
   add_train_flag(&cmd, f, "--accumulation-steps", &T::accumulation_steps, "micro-batches per optimizer step");
@@ -111,7 +129,8 @@ void add_train_flags(CLI::App& cmd, TrainFlags& f) {
   add_train_flag(&cmd, f, "--max-steps", &T::max_steps, "stop after N optimizer steps (0 = use --epochs)");
   add_train_flag(&cmd, f, "--max-seconds", &T::max_seconds, "wall-clock budget in seconds (0 = none)");
   add_train_flag(&cmd, f, "--seed", &T::seed, "random seed (CPU runs repeat exactly for a given --replicas)");
-  add_train_flag(&cmd, f, "--precision", &T::precision, "fp32, or bf16 autocast (a GPU, or a CPU with AVX512-BF16 or AMX)");
+  add_choice_flag(&cmd, f, "--precision", "Training", &Resolved::train, &T::precision, precision_choices(),
+                  "fp32, or bf16 autocast (a GPU, or a CPU with AVX512-BF16 or AMX)");
   add_train_flag(&cmd, f, "--replicas", &T::replicas,
                  "data-parallel model replicas, one per thread (0 = automatic: one per --threads up to 4 on CPU for small output layers, else 1)");
   add_train_flag(&cmd, f, "--eval-every", &T::eval_every, "evaluate every N steps (0 = each epoch)");
@@ -119,7 +138,8 @@ void add_train_flags(CLI::App& cmd, TrainFlags& f) {
   add_train_flag(&cmd, f, "--checkpoint-every", &T::checkpoint_every, "write last.pt every N steps (0 = at evaluations)");
   add_train_flag(&cmd, f, "--patience", &T::patience, "early stopping: evaluations without improvement (0 = off)");
   add_train_flag(&cmd, f, "--select-metric", &T::select_metric, "valid metric that picks the kept checkpoint");
-  add_train_flag(&cmd, f, "--valid-protocol", &T::valid_protocol, "last-item, every-prefix or leave-one-out");
+  add_choice_flag(&cmd, f, "--valid-protocol", "Training", &Resolved::train, &T::valid_protocol, metrics::protocol_choices(),
+                  "last-item, every-prefix or leave-one-out");
   auto* seen = cmd.add_flag("--valid-exclude-seen", f.values.train.valid_exclude_seen, "exclude seen items in valid ranking")
                    ->group("Training");
   f.overrides.emplace_back(seen, [&f](Resolved& r) { r.train.valid_exclude_seen = f.values.train.valid_exclude_seen; });
@@ -155,7 +175,7 @@ void train_time_windows(const TrainFlags& f, const Resolved& r, const schema::Sc
   eval.ks = r.train.ks;
   eval.batch_size = r.train.eval_batch_size;
   eval.max_length = r.model.max_length;
-  eval.protocol = metrics::parse_protocol(r.train.valid_protocol, "--valid-protocol");
+  eval.protocol = r.train.valid_protocol;
   eval.exclude_seen = r.train.valid_exclude_seen;
   eval.device = parse_device(r.train.device);
   eval.first_item_id = r.model.first_item_id;

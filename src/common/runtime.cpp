@@ -54,12 +54,21 @@ bool cpu_supports_bf16() {
   return __builtin_cpu_supports("avx512bf16") || __builtin_cpu_supports("amx-bf16");
 }
 
+const Choices<Precision>& precision_choices() {
+  static const Choices<Precision> c = {{"fp32", Precision::fp32}, {"bf16", Precision::bf16}};
+  return c;
+}
+
 Precision parse_precision(const std::string& name, c10::Device device) {
-  if (name == "fp32") return Precision::fp32;
-  SEQREC_CHECK(name == "bf16", "--precision must be fp32 or bf16; got '", name, "'");
-  SEQREC_CHECK(device.is_cuda() || cpu_supports_bf16(), "--precision bf16: this CPU has no bf16 instructions "
-               "(AVX512-BF16 or AMX-BF16), where bf16 would run slower than fp32; use --precision fp32");
-  return Precision::bf16;
+  const Precision precision = parse_choice(precision_choices(), name, "--precision");
+  require_precision(precision, device);
+  return precision;
+}
+
+void require_precision(Precision precision, c10::Device device) {
+  SEQREC_CHECK(precision != Precision::bf16 || device.is_cuda() || cpu_supports_bf16(),
+               "--precision bf16: this CPU has no bf16 instructions (AVX512-BF16 or AMX-BF16), where bf16 would run "
+               "slower than fp32; use --precision fp32");
 }
 
 AutocastScope::AutocastScope(Precision precision, c10::Device device)

@@ -76,9 +76,7 @@ std::unique_ptr<detail::PartitionStore> Workflow::spill(const std::vector<std::s
                                                         const RunOptions& run, EtlSummary& summary) const {
   SEQREC_CHECK(!inputs.empty(), "no input files: give --input FILE (repeatable)");
   InputSpec spec = input_;
-  if (!run.on_bad_row.empty()) spec.on_bad_row = run.on_bad_row;
-  SEQREC_CHECK(spec.on_bad_row == "error" || spec.on_bad_row == "skip" || spec.on_bad_row == "quarantine",
-               "--on-bad-row must be error, skip or quarantine, got '", spec.on_bad_row, "'");
+  if (run.on_bad_row) spec.on_bad_row = *run.on_bad_row;
   for (const auto& path : inputs) require_exists(path, "file");
   threads_ = run.threads;
   auto store = std::make_unique<detail::PartitionStore>(dir, partitions_for(inputs, run), group_key_);
@@ -130,7 +128,7 @@ void Workflow::write_outputs(detail::PartitionStore& store, const fs::path& out,
       }
     }
     router.finish(like, summary, lengths);
-    if (split_.method == "time" || split_.method == "random" || split_.method == "cutoffs") {
+    if (split_.method == SplitMethod::kTime || split_.method == SplitMethod::kRandom || split_.method == SplitMethod::kCutoffs) {
       SEQREC_CHECK(summary.train > 0, "no training sessions after filtering (", summary.sessions,
                    " sessions read); check --min-length and the split options");
       SEQREC_CHECK(summary.test > 0, "no test sessions after filtering; check --test-days / --test-fraction");

@@ -40,13 +40,29 @@ bool ends_with(const std::string& s, const std::string& suffix) {
   return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
-std::string resolve_format(const std::string& format, const std::string& path) {
-  if (format != "auto") return format;
+}  // namespace
+
+const Choices<InputFormat>& input_formats() {
+  static const Choices<InputFormat> choices = {
+      {"auto", InputFormat::kAuto}, {"csv", InputFormat::kCsv}, {"tsv", InputFormat::kTsv}, {"jsonl", InputFormat::kJsonl}};
+  return choices;
+}
+
+const Choices<BadRowPolicy>& bad_row_policies() {
+  static const Choices<BadRowPolicy> choices = {
+      {"error", BadRowPolicy::kError}, {"skip", BadRowPolicy::kSkip}, {"quarantine", BadRowPolicy::kQuarantine}};
+  return choices;
+}
+
+namespace {
+
+InputFormat resolve_format(InputFormat format, const std::string& path) {
+  if (format != InputFormat::kAuto) return format;
   std::string p = path;
   if (ends_with(p, ".gz")) p.resize(p.size() - 3);
-  if (ends_with(p, ".jsonl") || ends_with(p, ".json") || ends_with(p, ".ndjson")) return "jsonl";
-  if (ends_with(p, ".tsv")) return "tsv";
-  return "csv";
+  if (ends_with(p, ".jsonl") || ends_with(p, ".json") || ends_with(p, ".ndjson")) return InputFormat::kJsonl;
+  if (ends_with(p, ".tsv")) return InputFormat::kTsv;
+  return InputFormat::kCsv;
 }
 
 /// A file read through zlib: gzip-compressed and plain files alike.
@@ -157,7 +173,7 @@ void append_null(Column& c) {
 
 struct Layout {
   std::string path;
-  std::string format;
+  InputFormat format = InputFormat::kCsv;
   char delimiter = ',';
   std::vector<std::string> header;
   std::vector<int> index;  ///< per spec column: its field index (csv)
@@ -170,7 +186,7 @@ void parse_piece(std::string_view text, const InputSpec& spec, const Layout& lay
   std::string problem;
   int bad_field = 0;
   const size_t width = layout.header.size();
-  const bool jsonl = layout.format == "jsonl";
+  const bool jsonl = layout.format == InputFormat::kJsonl;
   size_t pos = 0, rows = 0;
   while (pos < text.size()) {
     size_t end = text.find('\n', pos);
@@ -251,10 +267,10 @@ json InputSpec::to_json() const {
     if (c.required) j["required"] = true;
     cols.push_back(j);
   }
-  return {{"format", format},
+  return {{"format", choice_name(input_formats(), format)},
           {"delimiter", delimiter == 0 ? std::string("auto") : std::string(1, delimiter)},
           {"columns", cols},
-          {"on_bad_row", on_bad_row}};
+          {"on_bad_row", choice_name(bad_row_policies(), on_bad_row)}};
 }
 
 InputSpec InputSpec::from_json(const json& j, const std::string& where) {
@@ -265,9 +281,7 @@ InputSpec InputSpec::from_json(const json& j, const std::string& where) {
     SEQREC_CHECK(std::find(known.begin(), known.end(), it.key()) != known.end(),
                  unknown_key_message(where, "input." + it.key(), it.key(), known));
   }
-  s.format = j.value("format", std::string("auto"));
-  SEQREC_CHECK(s.format == "auto" || s.format == "csv" || s.format == "tsv" || s.format == "jsonl", where,
-               ": input format must be auto, csv, tsv or jsonl, got '", s.format, "'");
+  s.format = parse_choice(input_formats(), j.value("format", std::string("auto")), where + ": input.format");
   std::string d = j.value("delimiter", std::string("auto"));
   if (d == "auto") s.delimiter = 0;
   else if (d == "tab" || d == "\t") s.delimiter = '\t';
@@ -278,9 +292,7 @@ InputSpec InputSpec::from_json(const json& j, const std::string& where) {
     SEQREC_CHECK(d.size() == 1, where, ": delimiter must be auto, comma, tab, semicolon, pipe or one character, got '", d, "'");
     s.delimiter = d[0];
   }
-  s.on_bad_row = j.value("on_bad_row", std::string("error"));
-  SEQREC_CHECK(s.on_bad_row == "error" || s.on_bad_row == "skip" || s.on_bad_row == "quarantine", where,
-               ": on_bad_row must be error, skip or quarantine, got '", s.on_bad_row, "'");
+  s.on_bad_row = parse_choice(bad_row_policies(), j.value("on_bad_row", std::string("error")), where + ": input.on_bad_row");
   SEQREC_CHECK(j.contains("columns"), where, ": input needs \"columns\": {\"session_id\": \"string\", ...}");
   auto add = [&](const std::string& name, const json& v) {
     InputColumn c;
@@ -387,7 +399,7 @@ void read_header(TextSource& source, std::string& buffer, const InputSpec& spec,
   buffer.erase(0, std::min(nl + 1, buffer.size()));
   if (!header_line.empty() && header_line.back() == '\r') header_line.pop_back();
   if (header_line.size() >= 3 && header_line.compare(0, 3, "\xEF\xBB\xBF") == 0) header_line.erase(0, 3);
-  layout.delimiter = layout.format == "tsv" ? '\t' : spec.delimiter;
+  layout.delimiter = layout.format == InputFormat::kTsv ? '\t' : spec.delimiter;
   if (layout.delimiter == 0) {
     layout.delimiter = ',';
     size_t best = 0;
@@ -456,7 +468,7 @@ std::vector<Piece> parse_chunk(std::string_view text, const InputSpec& spec, con
 class BadRows {
  public:
   BadRows(const std::string& path, const InputSpec& spec, const ReaderOptions& options, const Layout& layout)
-      : path_(path), spec_(spec), options_(options), jsonl_(layout.format == "jsonl") {}
+      : path_(path), spec_(spec), options_(options), jsonl_(layout.format == InputFormat::kJsonl) {}
 
   void handle(const Piece& piece, int64_t first_line, ReadStats& stats) {
     for (const auto& bad : piece.bad) {
@@ -465,12 +477,12 @@ class BadRows {
       const std::string where =
           path_ + ":" + std::to_string(line) + (bad.field > 0 ? ":" + std::to_string(bad.field) : std::string());
       const std::string reason = where + ": " + bad.reason;
-      if (spec_.on_bad_row == "error")
+      if (spec_.on_bad_row == BadRowPolicy::kError)
         throw InvalidInput(reason + "; row: '" + row_excerpt(bad.row) +
                            "' (use --on-bad-row=skip or quarantine to count and set bad rows aside)");
       ++stats.rows_skipped;
       if (stats.first_skip_reasons.size() < kMaxSkipReasonsKept) stats.first_skip_reasons.push_back(reason);
-      if (spec_.on_bad_row == "quarantine") quarantine(line, bad, stats);
+      if (spec_.on_bad_row == BadRowPolicy::kQuarantine) quarantine(line, bad, stats);
     }
   }
 
@@ -508,7 +520,7 @@ void read_frames(const std::string& path, const InputSpec& spec, const ReaderOpt
   layout.format = resolve_format(spec.format, path);
   std::string buffer;
   int64_t line_number = 0;  // lines consumed before the current chunk
-  if (layout.format != "jsonl") {
+  if (layout.format != InputFormat::kJsonl) {
     read_header(source, buffer, spec, layout);
     line_number = 1;
   }
@@ -529,7 +541,7 @@ void read_frames(const std::string& path, const InputSpec& spec, const ReaderOpt
       continue;
     }
     if (cut < buffer.size()) ++cut;
-    for (auto& piece : parse_chunk(std::string_view(buffer.data(), cut), spec, layout, threads, spec.on_bad_row == "error")) {
+    for (auto& piece : parse_chunk(std::string_view(buffer.data(), cut), spec, layout, threads, spec.on_bad_row == BadRowPolicy::kError)) {
       bad_rows.handle(piece, line_number + 1, stats);
       line_number += piece.lines;
       stats.rows_read += piece.frame.rows() + static_cast<int64_t>(piece.bad.size());

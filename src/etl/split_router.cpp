@@ -19,18 +19,9 @@ namespace {
 constexpr int64_t kMillisPerHour = 3600000;
 const char* kSplitNames[] = {"train", "valid", "test"};
 
-std::string window_name(const std::string& window, int64_t index) {
+std::string window_name(SplitWindow window, int64_t index) {
   char buf[32];
-  std::snprintf(buf, sizeof buf, window == "hour" ? "hour-%06lld" : "day-%04lld", static_cast<long long>(index));
-  return buf;
-}
-
-std::string iso_time(int64_t ms) {
-  const int64_t days = floor_div(ms, kMillisPerDay);
-  const CivilDate date = civil_from_days(days);
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%04lld-%02u-%02uT%02lld:00:00Z", static_cast<long long>(date.year), date.month, date.day,
-                static_cast<long long>((ms - days * kMillisPerDay) / kMillisPerHour));
+  std::snprintf(buf, sizeof buf, window == SplitWindow::kHour ? "hour-%06lld" : "day-%04lld", static_cast<long long>(index));
   return buf;
 }
 
@@ -58,9 +49,9 @@ void SplitRouter::route(const SessionTable& t, const std::vector<int64_t>& start
 }
 
 void SplitRouter::finish(const SessionTable& like, EtlSummary& summary, std::map<std::string, std::pair<int64_t, int64_t>>& lengths) {
-  if (s_.method == "time") return finish_time(like, summary, lengths);
-  if (s_.method == "window") return finish_windows(like, summary, lengths);
-  std::vector<std::string> names = s_.method == "none" ? std::vector<std::string>{"all"}
+  if (s_.method == SplitMethod::kTime) return finish_time(like, summary, lengths);
+  if (s_.method == SplitMethod::kWindow) return finish_windows(like, summary, lengths);
+  std::vector<std::string> names = s_.method == SplitMethod::kNone ? std::vector<std::string>{"all"}
                                                        : std::vector<std::string>{"train", "valid", "test"};
   for (size_t k = 0; k < names.size(); ++k) {
     auto it = writers_.find(names[k]);
@@ -108,7 +99,7 @@ void SplitRouter::finish_windows(const SessionTable& like, EtlSummary& summary,
   std::sort(buckets.begin(), buckets.end());
   buckets.erase(std::unique(buckets.begin(), buckets.end()), buckets.end());
   SEQREC_CHECK(!buckets.empty(), "no sessions to write after the filters");
-  const int64_t unit = s_.window == "hour" ? kMillisPerHour : kMillisPerDay;
+  const int64_t unit = s_.window == SplitWindow::kHour ? kMillisPerHour : kMillisPerDay;
   json windows = json::array();
   for (int64_t b : buckets) {
     const std::string name = window_name(s_.window, b - buckets.front() + 1);
@@ -124,11 +115,11 @@ void SplitRouter::finish_windows(const SessionTable& like, EtlSummary& summary,
     }
     fs::create_directories(root_ / name);
     for (const char* split : kSplitNames) fs::rename(root_ / "_windows" / std::to_string(b) / split, root_ / name / split);
-    windows.push_back({{"name", name}, {"start", iso_time(b * unit)}, {"start_ms", b * unit}, {"sessions", counts}});
+    windows.push_back({{"name", name}, {"start", format_timestamp(b * unit, TimestampFormat::kIso8601)}, {"start_ms", b * unit}, {"sessions", counts}});
   }
   fs::remove_all(root_ / "_windows");
   summary.windows = windows;
-  json manifest = {{"format", "seqrec-windows"}, {"version", 1}, {"window", s_.window}, {"windows", windows}};
+  json manifest = {{"format", "seqrec-windows"}, {"version", 1}, {"window", choice_name(split_windows(), s_.window)}, {"windows", windows}};
   write_text_file_atomic(root_ / "windows.json", manifest.dump(2) + "\n");
 }
 
@@ -139,17 +130,17 @@ int SplitRouter::random_split(const std::string& session) const {
 }
 
 std::pair<int64_t, int> SplitRouter::slot(const std::string& session, int64_t ms) const {
-  if (s_.method == "time") return {floor_div(ms, kMillisPerDay), 0};
-  if (s_.method == "random") return {0, random_split(session)};
-  if (s_.method == "cutoffs") return {0, ms >= s_.test_from_ms ? 2 : (s_.valid_from_ms > 0 && ms >= s_.valid_from_ms) ? 1 : 0};
-  if (s_.method == "window") return {floor_div(ms, s_.window == "hour" ? kMillisPerHour : kMillisPerDay), random_split(session)};
+  if (s_.method == SplitMethod::kTime) return {floor_div(ms, kMillisPerDay), 0};
+  if (s_.method == SplitMethod::kRandom) return {0, random_split(session)};
+  if (s_.method == SplitMethod::kCutoffs) return {0, ms >= s_.test_from_ms ? 2 : (s_.valid_from_ms > 0 && ms >= s_.valid_from_ms) ? 1 : 0};
+  if (s_.method == SplitMethod::kWindow) return {floor_div(ms, s_.window == SplitWindow::kHour ? kMillisPerHour : kMillisPerDay), random_split(session)};
   return {0, 0};
 }
 
 std::string SplitRouter::key(const std::pair<int64_t, int>& slot) const {
-  if (s_.method == "time") return "_days/" + std::to_string(slot.first);
-  if (s_.method == "window") return "_windows/" + std::to_string(slot.first) + "/" + kSplitNames[slot.second];
-  if (s_.method == "none") return "all";
+  if (s_.method == SplitMethod::kTime) return "_days/" + std::to_string(slot.first);
+  if (s_.method == SplitMethod::kWindow) return "_windows/" + std::to_string(slot.first) + "/" + kSplitNames[slot.second];
+  if (s_.method == SplitMethod::kNone) return "all";
   return kSplitNames[slot.second];
 }
 

@@ -121,7 +121,11 @@ void Workflow::build(const json& spec, const std::string& origin) {
   std::vector<std::string> problems = top_level_problems(spec, origin);
   spec_ = spec;
   input_ = InputSpec::from_json(spec.at("input"), origin);
-  split_ = spec.contains("split") ? SplitOptions::from_json(spec.at("split"), origin) : SplitOptions{};
+  try {
+    split_ = spec.contains("split") ? SplitOptions::from_json(spec.at("split"), origin) : SplitOptions{};
+  } catch (const InvalidInput& e) {
+    problems.push_back(e.what());
+  }
   for (auto& p : split_.problems()) problems.push_back(p);
   const bool steps_ok = make_steps(spec, origin, problems);
   if (steps_ok) read_output(spec.at("output"), trace_columns(problems), problems);
@@ -354,8 +358,8 @@ InputSpec Workflow::request_input(const RequestNames& names) const {
                        "): a request gives those, not a timestamp column '" + names.timestamp + "'");
   }
   InputSpec request = input_;
-  request.on_bad_row = "error";  // a request's bad row is the caller's to fix, never dropped
-  request.format = "auto";       // from the request file's extension
+  request.on_bad_row = BadRowPolicy::kError;  // a request's bad row is the caller's to fix, never dropped
+  request.format = InputFormat::kAuto;        // from the request file's extension
   request.delimiter = 0;         // from its header
   for (auto& column : request.columns) {
     // The names given first, then the Merlin names; a request's own columns keep their raw names.

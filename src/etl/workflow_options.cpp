@@ -26,13 +26,27 @@ int64_t parse_cutoff(const json& v, const std::string& what) {
 }
 }  // namespace
 
+const Choices<SplitMethod>& split_methods() {
+  static const Choices<SplitMethod> choices = {{"time", SplitMethod::kTime},
+                                               {"random", SplitMethod::kRandom},
+                                               {"cutoffs", SplitMethod::kCutoffs},
+                                               {"window", SplitMethod::kWindow},
+                                               {"none", SplitMethod::kNone}};
+  return choices;
+}
+
+const Choices<SplitWindow>& split_windows() {
+  static const Choices<SplitWindow> choices = {{"day", SplitWindow::kDay}, {"hour", SplitWindow::kHour}};
+  return choices;
+}
+
 json SplitOptions::to_json() const {
-  json j = {{"method", method}};
-  if (method == "time") j.update({{"valid_days", valid_days}, {"test_days", test_days}});
-  if (method == "random" || method == "window")
+  json j = {{"method", choice_name(split_methods(), method)}};
+  if (method == SplitMethod::kTime) j.update({{"valid_days", valid_days}, {"test_days", test_days}});
+  if (method == SplitMethod::kRandom || method == SplitMethod::kWindow)
     j.update({{"valid_fraction", valid_fraction}, {"test_fraction", test_fraction}, {"seed", seed}});
-  if (method == "window") j["window"] = window;
-  if (method == "cutoffs") j.update({{"valid_from_ms", valid_from_ms}, {"test_from_ms", test_from_ms}});
+  if (method == SplitMethod::kWindow) j["window"] = choice_name(split_windows(), window);
+  if (method == SplitMethod::kCutoffs) j.update({{"valid_from_ms", valid_from_ms}, {"test_from_ms", test_from_ms}});
   return j;
 }
 
@@ -41,11 +55,15 @@ SplitOptions SplitOptions::from_json(const json& j, const std::string& where) {
   SEQREC_CHECK(j.is_object(), where, ": \"split\" must be an object like {\"method\": \"window\", \"window\": \"day\"}");
   std::vector<std::string> problems;
   OptionsReader(j, "split", where, problems)
-      .read("method", s.method).read("valid_days", s.valid_days).read("test_days", s.test_days)
+      .read_choice("method", s.method, split_methods()).read("valid_days", s.valid_days).read("test_days", s.test_days)
       .read("valid_fraction", s.valid_fraction).read("test_fraction", s.test_fraction).read("seed", s.seed)
-      .read("window", s.window).read("valid_from_ms", s.valid_from_ms).read("test_from_ms", s.test_from_ms)
+      .read_choice("window", s.window, split_windows()).read("valid_from_ms", s.valid_from_ms).read("test_from_ms", s.test_from_ms)
       .known("valid_from").known("test_from").finish();
-  SEQREC_CHECK(problems.empty(), problems.front());
+  if (!problems.empty()) {
+    std::string message = problems.front();
+    for (size_t i = 1; i < problems.size(); ++i) message += "; " + problems[i];
+    throw InvalidInput(message);
+  }
   if (j.contains("valid_from")) s.valid_from_ms = parse_cutoff(j.at("valid_from"), where + ": split.valid_from");
   if (j.contains("test_from")) s.test_from_ms = parse_cutoff(j.at("test_from"), where + ": split.test_from");
   return s;
@@ -53,18 +71,15 @@ SplitOptions SplitOptions::from_json(const json& j, const std::string& where) {
 
 std::vector<std::string> SplitOptions::problems() const {
   std::vector<std::string> p;
-  if (method == "time") {
+  if (method == SplitMethod::kTime) {
     if (valid_days < 0 || test_days < 1) p.push_back("--valid-days must be >= 0 and --test-days >= 1");
-  } else if (method == "random" || method == "window") {
-    if (valid_fraction < 0 || test_fraction < 0 || valid_fraction + test_fraction >= 1 || (method == "random" && test_fraction <= 0))
+  } else if (method == SplitMethod::kRandom || method == SplitMethod::kWindow) {
+    if (valid_fraction < 0 || test_fraction < 0 || valid_fraction + test_fraction >= 1 ||
+        (method == SplitMethod::kRandom && test_fraction <= 0))
       p.push_back("--valid-fraction and --test-fraction must be >= 0, test > 0, and sum to less than 1");
-    if (method == "window" && window != "day" && window != "hour")
-      p.push_back("split.window must be day or hour, got '" + window + "'");
-  } else if (method == "cutoffs") {
+  } else if (method == SplitMethod::kCutoffs) {
     if (test_from_ms <= 0 || (valid_from_ms > 0 && valid_from_ms > test_from_ms))
       p.push_back("cutoffs split needs test_from (and valid_from, if given, not after it)");
-  } else if (method != "none") {
-    p.push_back("--split must be time, random, window, cutoffs or none, got '" + method + "'");
   }
   return p;
 }
@@ -82,9 +97,9 @@ json WorkflowOptions::to_json() const {
           {"drop_repeats", drop_repeats},
           {"max_length", max_length},
           {"min_length", min_length},
-          {"on_bad_row", on_bad_row},
+          {"on_bad_row", choice_name(bad_row_policies(), on_bad_row)},
           {"split",
-           {{"method", split.method},
+           {{"method", choice_name(split_methods(), split.method)},
             {"valid_days", split.valid_days},
             {"test_days", split.test_days},
             {"valid_fraction", split.valid_fraction},
@@ -107,9 +122,9 @@ WorkflowOptions WorkflowOptions::from_json(const json& j) {
   o.drop_repeats = j.at("drop_repeats");
   o.max_length = j.at("max_length");
   o.min_length = j.at("min_length");
-  o.on_bad_row = j.at("on_bad_row");
+  o.on_bad_row = parse_choice(bad_row_policies(), j.at("on_bad_row").get<std::string>(), "on_bad_row");
   const auto& s = j.at("split");
-  o.split.method = s.at("method");
+  o.split.method = parse_choice(split_methods(), s.at("method").get<std::string>(), "split.method");
   o.split.valid_days = s.at("valid_days");
   o.split.test_days = s.at("test_days");
   o.split.valid_fraction = s.at("valid_fraction");
@@ -130,10 +145,9 @@ std::vector<std::string> WorkflowOptions::problems() const {
   if (max_length < 1) p.push_back("--max-length must be >= 1");
   if (min_length < 1) p.push_back("--min-length must be >= 1");
   if (min_length > max_length) p.push_back("--min-length must not exceed --max-length");
-  if (on_bad_row != "error" && on_bad_row != "skip" && on_bad_row != "quarantine")
-    p.push_back("--on-bad-row must be error, skip or quarantine, got '" + on_bad_row + "'");
-  if (split.method != "time" && split.method != "random")
-    p.push_back("--split must be time or random, got '" + split.method + "'");
+  if (split.method != SplitMethod::kTime && split.method != SplitMethod::kRandom)
+    p.push_back("--split must be time or random, got '" + choice_name(split_methods(), split.method) +
+                "' (a workflow file gives the others)");
   else
     for (auto& q : split.problems()) p.push_back(q);
   return p;
@@ -171,7 +185,7 @@ json WorkflowOptions::to_spec() const {
   return {{"input",
            {{"format", "csv"},
             {"delimiter", delimiter == 0 ? std::string("auto") : std::string(1, delimiter)},
-            {"on_bad_row", on_bad_row},
+            {"on_bad_row", choice_name(bad_row_policies(), on_bad_row)},
             {"columns", input_columns}}},
           {"steps", steps},
           {"output", {{"session_id", c.session}, {"item", item_list}, {"timestamp", ts_list}, {"time", ts + "-first"}}},

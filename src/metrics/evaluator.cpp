@@ -16,21 +16,15 @@ namespace seqrec::metrics {
 namespace {
 }
 
-Protocol parse_protocol(const std::string& name, const std::string& option) {
-  if (name == "last-item") return Protocol::kLastItem;
-  if (name == "every-prefix") return Protocol::kEveryPrefix;
-  if (name == "leave-one-out") return Protocol::kLeaveOneOut;
-  throw InvalidInput(option + " must be last-item, every-prefix or leave-one-out; got '" + name + "'");
+const Choices<Protocol>& protocol_choices() {
+  static const Choices<Protocol> c = {
+      {"last-item", Protocol::kLastItem}, {"every-prefix", Protocol::kEveryPrefix}, {"leave-one-out", Protocol::kLeaveOneOut}};
+  return c;
 }
 
-std::string to_string(Protocol protocol) {
-  switch (protocol) {
-    case Protocol::kLastItem: return "last-item";
-    case Protocol::kEveryPrefix: return "every-prefix";
-    case Protocol::kLeaveOneOut: return "leave-one-out";
-  }
-  return "?";
-}
+Protocol parse_protocol(const std::string& name, const std::string& option) { return parse_choice(protocol_choices(), name, option); }
+
+std::string to_string(Protocol protocol) { return choice_name(protocol_choices(), protocol); }
 
 nlohmann::json EvaluationResult::to_json() const {
   nlohmann::json m(metrics);

@@ -113,15 +113,22 @@ torch::Tensor MultiHeadAttentionImpl::forward_packed(const torch::Tensor& rows, 
 
 torch::Tensor activate(const torch::Tensor& x, bool relu) { return relu ? torch::relu(x) : F::gelu(x); }
 
-TransformerLayerImpl::TransformerLayerImpl(int64_t d_model, int64_t num_heads, int64_t inner_size, double dropout,
-                                           bool pre_norm, const std::string& activation)
-    : pre_norm_(pre_norm), relu_(activation == "relu") {
+TransformerLayerOptions TransformerLayerOptions::from(const ModelConfig& config) {
+  return TransformerLayerOptions(config.d_model, config.num_heads)
+      .inner_size(config.inner_size())
+      .dropout(config.dropout)
+      .activation(config.body.activation);
+}
+
+TransformerLayerImpl::TransformerLayerImpl(const TransformerLayerOptions& o)
+    : pre_norm_(o.pre_norm()), relu_(o.activation() == Activation::kRelu) {
+  const int64_t d_model = o.d_model(), inner_size = o.resolved_inner_size();
   ln_1 = register_module("ln_1", torch::nn::LayerNorm(torch::nn::LayerNormOptions({d_model})));
-  attention = register_module("attention", MultiHeadAttention(d_model, num_heads, dropout));
+  attention = register_module("attention", MultiHeadAttention(d_model, o.num_heads(), o.dropout()));
   ln_2 = register_module("ln_2", torch::nn::LayerNorm(torch::nn::LayerNormOptions({d_model})));
   mlp_in = register_module("mlp_in", torch::nn::Linear(d_model, inner_size));
   mlp_out = register_module("mlp_out", torch::nn::Linear(inner_size, d_model));
-  mlp_dropout = register_module("mlp_dropout", FastDropout(dropout));
+  mlp_dropout = register_module("mlp_dropout", FastDropout(o.dropout()));
 }
 
 torch::Tensor TransformerLayerImpl::forward(const torch::Tensor& x, const torch::Tensor& blocked,

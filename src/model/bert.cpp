@@ -12,7 +12,7 @@ BertBodyImpl::BertBodyImpl(const ModelConfig& c, bool share_layers, int64_t num_
   embedding_dropout = register_module("embedding_dropout", FastDropout(c.dropout));
   blocks = register_module("blocks", torch::nn::ModuleList());
   for (int64_t i = 0; i < (share_layers ? 1 : depth_); ++i)
-    blocks->push_back(TransformerLayer(c.d_model, c.num_heads, c.inner_size(), c.dropout, /*pre_norm=*/false, c.body.activation));
+    blocks->push_back(TransformerLayer(TransformerLayerOptions::from(c).pre_norm(false)));
   init_transformer_weights(*this);
 }
 

@@ -11,14 +11,14 @@
 namespace seqrec::model {
 
 std::shared_ptr<BodyImpl> make_body(const ModelConfig& c) {
-  if (c.architecture == "gpt2") return std::make_shared<Gpt2BodyImpl>(c);
-  if (c.architecture == "bert") return std::make_shared<BertBodyImpl>(c);
-  if (c.architecture == "albert") return std::make_shared<AlbertBodyImpl>(c);
-  if (c.architecture == "electra") return std::make_shared<ElectraBodyImpl>(c);
-  if (c.architecture == "xlnet") return std::make_shared<XlnetBodyImpl>(c);
-  if (c.architecture == "transfo_xl") return std::make_shared<TransfoXlBodyImpl>(c);
-  if (c.architecture == "gru" || c.architecture == "lstm") return std::make_shared<RnnBodyImpl>(c);
-  throw InvalidInput("unknown architecture '" + c.architecture + "'");
+  if (c.architecture == Architecture::kGpt2) return std::make_shared<Gpt2BodyImpl>(c);
+  if (c.architecture == Architecture::kBert) return std::make_shared<BertBodyImpl>(c);
+  if (c.architecture == Architecture::kAlbert) return std::make_shared<AlbertBodyImpl>(c);
+  if (c.architecture == Architecture::kElectra) return std::make_shared<ElectraBodyImpl>(c);
+  if (c.architecture == Architecture::kXlnet) return std::make_shared<XlnetBodyImpl>(c);
+  if (c.architecture == Architecture::kTransfoXl) return std::make_shared<TransfoXlBodyImpl>(c);
+  if (c.architecture == Architecture::kGru || c.architecture == Architecture::kLstm) return std::make_shared<RnnBodyImpl>(c);
+  throw InvalidInput("architecture '" + to_string(c.architecture) + "' has no body of its own (resolve the config first)");
 }
 
 }  // namespace seqrec::model

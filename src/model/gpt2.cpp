@@ -11,7 +11,7 @@ Gpt2BodyImpl::Gpt2BodyImpl(const ModelConfig& c) {
   embedding_dropout = register_module("embedding_dropout", FastDropout(c.dropout));
   blocks = register_module("blocks", torch::nn::ModuleList());
   for (int64_t i = 0; i < c.num_layers; ++i)
-    blocks->push_back(TransformerLayer(c.d_model, c.num_heads, c.inner_size(), c.dropout, /*pre_norm=*/true, c.body.activation));
+    blocks->push_back(TransformerLayer(TransformerLayerOptions::from(c).pre_norm(true)));
   ln_final = register_module("ln_final", torch::nn::LayerNorm(torch::nn::LayerNormOptions({c.d_model})));
   init_transformer_weights(*this);
 }

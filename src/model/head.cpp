@@ -108,7 +108,7 @@ torch::Tensor NextItemHeadImpl::sampled_softmax_loss(const torch::Tensor& hidden
 
 torch::Tensor NextItemHeadImpl::loss(const torch::Tensor& hidden, const torch::Tensor& targets) {
   if (targets.numel() == 0) return hidden.sum() * 0.0;
-  if (config_.loss == "bce") {
+  if (config_.loss == HeadLoss::kBce) {
     // SASRec: each positive against num_negatives uniform negatives, accidental hits ignored.
     auto negatives = torch::randint(first_item_id_, num_items_, {targets.size(0), config_.num_negatives}, step_generator(), targets.options());
     auto positive = candidate_logits(hidden, targets.unsqueeze(1)).squeeze(1);
@@ -179,10 +179,10 @@ std::pair<torch::Tensor, torch::Tensor> sample_log_uniform(int64_t num_items, in
   return {k.to(torch::kLong) + first_item_id, torch::log(p * static_cast<double>(num_samples)).to(torch::kFloat)};
 }
 
-torch::Tensor summarize(const torch::Tensor& hidden, const torch::Tensor& padding, const std::string& summary) {
+torch::Tensor summarize(const torch::Tensor& hidden, const torch::Tensor& padding, SessionSummary summary) {
   auto real = (~padding).to(hidden.dtype());
-  if (summary == "first") return hidden.select(1, 0);
-  if (summary == "mean") return (hidden * real.unsqueeze(-1)).sum(1) / real.sum(1, true).clamp_min(1.0);
+  if (summary == SessionSummary::kFirst) return hidden.select(1, 0);
+  if (summary == SessionSummary::kMean) return (hidden * real.unsqueeze(-1)).sum(1) / real.sum(1, true).clamp_min(1.0);
   auto last = (real.sum(1).to(torch::kLong) - 1).clamp_min(0).view({-1, 1, 1}).expand({hidden.size(0), 1, hidden.size(2)});
   return hidden.gather(1, last).squeeze(1);
 }
@@ -199,7 +199,7 @@ torch::Tensor SessionTaskHeadImpl::forward(const torch::Tensor& hidden, const to
 torch::Tensor SessionTaskHeadImpl::loss(const torch::Tensor& hidden, const torch::Tensor& padding, const torch::Tensor& targets) {
   auto predicted = forward(hidden, padding);
   auto t = targets.to(predicted.dtype());
-  return task_.type == "binary" ? F::binary_cross_entropy_with_logits(predicted, t) : F::mse_loss(predicted, t);
+  return task_.type == TaskType::kBinary ? F::binary_cross_entropy_with_logits(predicted, t) : F::mse_loss(predicted, t);
 }
 
 }  // namespace seqrec::model

@@ -17,7 +17,7 @@ void add(torch::nn::ModuleDict& dict, const std::string& name, std::shared_ptr<t
 
 ContinuousEncoderImpl::ContinuousEncoderImpl(const FeatureConfig& f) {
   const int64_t dim = f.resolved_dim();
-  if (f.encoding == "soft_one_hot") {
+  if (f.encoding == ContinuousEncoding::kSoftOneHot) {
     projection = register_module("projection", torch::nn::Linear(1, f.bins));
     bins = register_module("bins", torch::nn::Embedding(f.bins, dim));
   } else {
@@ -49,10 +49,10 @@ InputBlockImpl::InputBlockImpl(const ModelConfig& c) : config_(c) {
     continuous = register_module("continuous", torch::nn::ModuleDict());
     feature_norms = register_module("feature_norms", torch::nn::ModuleDict());
     for (const auto& f : c.input.features) {
-      const int64_t dim = c.input.aggregation == "concat" ? f.resolved_dim() : D;
+      const int64_t dim = c.input.aggregation == Aggregation::kConcat ? f.resolved_dim() : D;
       FeatureConfig sized = f;
       sized.dim = dim;
-      if (f.type == "categorical")
+      if (f.type == FeatureType::kCategorical)
         add(categorical, f.name, torch::nn::Embedding(f.cardinality, dim).ptr());
       else
         add(continuous, f.name, ContinuousEncoder(sized).ptr());
@@ -60,7 +60,7 @@ InputBlockImpl::InputBlockImpl(const ModelConfig& c) : config_(c) {
       concat_size += dim;
     }
   }
-  if (c.input.aggregation == "concat" && concat_size != D)
+  if (c.input.aggregation == Aggregation::kConcat && concat_size != D)
     projection = register_module("projection", torch::nn::Linear(concat_size, D));
   if (c.masking.scheme != "clm") {
     mask_embedding = register_parameter("mask_embedding", torch::zeros({D}));
@@ -82,18 +82,18 @@ torch::Tensor InputBlockImpl::forward(const torch::Tensor& items, const torch::T
     if (f.session_level || values.dim() == 1) values = values.view({-1, 1}).expand({items.size(0), items.size(1)});
     SEQREC_CHECK(values.size(1) == items.size(1), "feature '", f.name, "' has ", values.size(1), " positions, items have ",
                  items.size(1));
-    auto v = f.type == "categorical" ? categorical[f.name]->as<torch::nn::Embedding>()->forward(values)
+    auto v = f.type == FeatureType::kCategorical ? categorical[f.name]->as<torch::nn::Embedding>()->forward(values)
                                      : continuous[f.name]->as<ContinuousEncoder>()->forward(values);
     if (f.layer_norm) v = feature_norms[f.name]->as<torch::nn::LayerNorm>()->forward(v);
     parts.push_back(v);
   }
-  if (config_.input.aggregation == "concat") {
+  if (config_.input.aggregation == Aggregation::kConcat) {
     x = parts.size() == 1 ? x : torch::cat(parts, -1);
     if (projection) x = projection(x);
   } else {
     auto others = torch::zeros_like(x);
     for (size_t i = 1; i < parts.size(); ++i) others = others + parts[i];
-    x = config_.input.aggregation == "sum" ? x + others : x * (1 + others);
+    x = config_.input.aggregation == Aggregation::kSum ? x + others : x * (1 + others);
   }
   // Transformers4Rec masks the whole interaction vector, side features included, so nothing of a target leaks.
   if (masked.defined() && mask_embedding.defined())

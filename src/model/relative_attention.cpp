@@ -58,10 +58,11 @@ torch::Tensor RelativeAttentionImpl::attend(const torch::Tensor& x, const Keys& 
   return real.apply(torch::matmul(weights, keys.v).transpose(1, 2).reshape({B, Lq, D}), [&](const torch::Tensor& t) { return o(t); });
 }
 
-RelativeLayerImpl::RelativeLayerImpl(int64_t d_model, int64_t num_heads, int64_t inner_size, double dropout_p,
-                                     const std::string& activation)
-    : relu_(activation == "relu") {
-  attention = register_module("attention", RelativeAttention(d_model, num_heads, dropout_p));
+RelativeLayerImpl::RelativeLayerImpl(const TransformerLayerOptions& o) : relu_(o.activation() == Activation::kRelu) {
+  SEQREC_ASSERT(!o.pre_norm(), "RelativeLayer is post-LayerNorm (XLNet, Transformer-XL)");
+  const int64_t d_model = o.d_model(), inner_size = o.resolved_inner_size();
+  const double dropout_p = o.dropout();
+  attention = register_module("attention", RelativeAttention(d_model, o.num_heads(), dropout_p));
   ln_attention = register_module("ln_attention", torch::nn::LayerNorm(torch::nn::LayerNormOptions({d_model})));
   ffn_in = register_module("ffn_in", torch::nn::Linear(d_model, inner_size));
   ffn_out = register_module("ffn_out", torch::nn::Linear(inner_size, d_model));

@@ -4,7 +4,7 @@ namespace seqrec::model {
 
 RnnBodyImpl::RnnBodyImpl(const ModelConfig& c) {
   const double between = c.num_layers > 1 ? c.dropout : 0.0;
-  if (c.architecture == "lstm")
+  if (c.architecture == Architecture::kLstm)
     lstm = register_module("lstm", torch::nn::LSTM(torch::nn::LSTMOptions(c.d_model, c.d_model).num_layers(c.num_layers)
                                                        .batch_first(true).dropout(between)));
   else

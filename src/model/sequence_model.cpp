@@ -166,7 +166,7 @@ std::vector<torch::Tensor> SequenceModelImpl::task_outputs(const torch::Tensor& 
 
 void SequenceModelImpl::load(torch::serialize::InputArchive& archive) {
   torch::serialize::InputArchive probe;
-  if (resolved_.architecture != "gpt2" || archive.try_read("input", probe)) {
+  if (resolved_.architecture != Architecture::kGpt2 || archive.try_read("input", probe)) {
     torch::nn::Module::load(archive);
     return;
   }

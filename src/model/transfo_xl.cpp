@@ -13,7 +13,7 @@ TransfoXlBodyImpl::TransfoXlBodyImpl(const ModelConfig& c)
       memory_length_(c.body.memory_length > 0 ? c.body.memory_length : segment_length_) {
   layers = register_module("layers", torch::nn::ModuleList());
   for (int64_t i = 0; i < c.num_layers; ++i)
-    layers->push_back(RelativeLayer(c.d_model, c.num_heads, c.inner_size(), c.dropout, c.body.activation));
+    layers->push_back(RelativeLayer(TransformerLayerOptions::from(c)));
   dropout = register_module("dropout", FastDropout(c.dropout));
   init_transformer_weights(*this);
 }

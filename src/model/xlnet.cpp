@@ -8,7 +8,7 @@ namespace seqrec::model {
 XlnetBodyImpl::XlnetBodyImpl(const ModelConfig& c) : d_model_(c.d_model) {
   layers = register_module("layers", torch::nn::ModuleList());
   for (int64_t i = 0; i < c.num_layers; ++i)
-    layers->push_back(RelativeLayer(c.d_model, c.num_heads, c.inner_size(), c.dropout, c.body.activation));
+    layers->push_back(RelativeLayer(TransformerLayerOptions::from(c)));
   query_embedding = register_parameter("query_embedding", torch::zeros({c.d_model}));
   dropout = register_module("dropout", FastDropout(c.dropout));
   init_transformer_weights(*this);

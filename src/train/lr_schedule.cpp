@@ -7,21 +7,14 @@
 
 namespace seqrec::train {
 
-Schedule parse_schedule(const std::string& name) {
-  if (name == "constant") return Schedule::kConstant;
-  if (name == "linear") return Schedule::kLinear;
-  if (name == "cosine") return Schedule::kCosine;
-  throw InvalidInput("--schedule must be constant, linear or cosine; got '" + name + "'");
+const Choices<Schedule>& schedule_choices() {
+  static const Choices<Schedule> c = {{"constant", Schedule::kConstant}, {"linear", Schedule::kLinear}, {"cosine", Schedule::kCosine}};
+  return c;
 }
 
-std::string to_string(Schedule schedule) {
-  switch (schedule) {
-    case Schedule::kConstant: return "constant";
-    case Schedule::kLinear: return "linear";
-    case Schedule::kCosine: return "cosine";
-  }
-  return "?";
-}
+Schedule parse_schedule(const std::string& name) { return parse_choice(schedule_choices(), name, "schedule (--schedule)"); }
+
+std::string to_string(Schedule schedule) { return choice_name(schedule_choices(), schedule); }
 
 double lr_multiplier(Schedule schedule, int64_t step, int64_t warmup_steps, int64_t total_steps) {
   // (step + 1) so that the very first update already moves: a zero learning rate would waste a step.

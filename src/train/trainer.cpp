@@ -86,7 +86,7 @@ bool fused_optimizer_enabled() {
 
 std::unique_ptr<torch::optim::Optimizer> make_optimizer(model::SessionModel& model, const TrainOptions& o) {
   const bool fused = fused_optimizer_enabled();
-  if (o.optimizer == "adamw")
+  if (o.optimizer == Optimizer::kAdamW)
     return fused ? make_grouped<FusedAdamW, torch::optim::AdamWOptions>(model, o)
                  : make_grouped<torch::optim::AdamW, torch::optim::AdamWOptions>(model, o);
   // Adam's decay is an L2 penalty.
@@ -112,20 +112,25 @@ void install_stop_signal_handlers() {
   std::signal(SIGTERM, handle_stop_signal);
 }
 
+const Choices<Optimizer>& optimizer_choices() {
+  static const Choices<Optimizer> c = {{"adamw", Optimizer::kAdamW}, {"adam", Optimizer::kAdam}};
+  return c;
+}
+
 nlohmann::json TrainOptions::to_json() const {
-  return {{"optimizer", optimizer},       {"learning_rate", learning_rate},
+  return {{"optimizer", choice_name(optimizer_choices(), optimizer)},       {"learning_rate", learning_rate},
           {"weight_decay", weight_decay}, {"adam_beta1", adam_beta1},
-          {"adam_beta2", adam_beta2},     {"schedule", schedule},
+          {"adam_beta2", adam_beta2},     {"schedule", to_string(schedule)},
           {"warmup_steps", warmup_steps}, {"clip_grad_norm", clip_grad_norm},
           {"accumulation_steps", accumulation_steps}, {"epochs", epochs},
           {"max_steps", max_steps},       {"max_seconds", max_seconds},
           {"batch_size", batch_size},     {"bucket_by_length", bucket_by_length},
           {"seed", seed},                 {"device", device},
-          {"precision", precision},
+          {"precision", choice_name(precision_choices(), precision)},
           {"replicas", replicas},
           {"eval_every", eval_every},     {"log_every", log_every},
           {"checkpoint_every", checkpoint_every}, {"patience", patience},
-          {"select_metric", select_metric}, {"valid_protocol", valid_protocol},
+          {"select_metric", select_metric}, {"valid_protocol", metrics::to_string(valid_protocol)},
           {"valid_exclude_seen", valid_exclude_seen}, {"eval_batch_size", eval_batch_size},
           {"ks", ks}};
 }
@@ -133,14 +138,14 @@ nlohmann::json TrainOptions::to_json() const {
 void TrainOptions::update_from_json(const nlohmann::json& j, const std::string& origin, const std::string& path) {
   std::vector<std::string> problems;
   OptionsReader(j, path, origin, problems)
-      .read("optimizer", optimizer).read("learning_rate", learning_rate).read("weight_decay", weight_decay)
-      .read("adam_beta1", adam_beta1).read("adam_beta2", adam_beta2).read("schedule", schedule)
+      .read_choice("optimizer", optimizer, optimizer_choices()).read("learning_rate", learning_rate).read("weight_decay", weight_decay)
+      .read("adam_beta1", adam_beta1).read("adam_beta2", adam_beta2).read_choice("schedule", schedule, schedule_choices())
       .read("warmup_steps", warmup_steps).read("clip_grad_norm", clip_grad_norm)
       .read("accumulation_steps", accumulation_steps).read("epochs", epochs).read("max_steps", max_steps)
       .read("max_seconds", max_seconds).read("batch_size", batch_size).read("bucket_by_length", bucket_by_length)
-      .read("seed", seed).read("device", device).read("precision", precision).read("replicas", replicas)
+      .read("seed", seed).read("device", device).read_choice("precision", precision, precision_choices()).read("replicas", replicas)
       .read("eval_every", eval_every).read("log_every", log_every).read("checkpoint_every", checkpoint_every)
-      .read("patience", patience).read("select_metric", select_metric).read("valid_protocol", valid_protocol)
+      .read("patience", patience).read("select_metric", select_metric).read_choice("valid_protocol", valid_protocol, metrics::protocol_choices())
       .read("valid_exclude_seen", valid_exclude_seen).read("eval_batch_size", eval_batch_size).read("ks", ks)
       .finish();
   if (problems.empty()) return;
@@ -151,12 +156,6 @@ void TrainOptions::update_from_json(const nlohmann::json& j, const std::string& 
 
 std::vector<std::string> TrainOptions::problems() const {
   std::vector<std::string> p;
-  if (optimizer != "adamw" && optimizer != "adam") p.push_back("optimizer (--optimizer) must be adamw or adam, got '" + optimizer + "'");
-  if (schedule != "constant" && schedule != "linear" && schedule != "cosine")
-    p.push_back("schedule (--schedule) must be constant, linear or cosine, got '" + schedule + "'");
-  if (valid_protocol != "last-item" && valid_protocol != "every-prefix" && valid_protocol != "leave-one-out")
-    p.push_back("valid_protocol (--valid-protocol) must be last-item, every-prefix or leave-one-out, got '" + valid_protocol + "'");
-  if (precision != "fp32" && precision != "bf16") p.push_back("precision (--precision) must be fp32 or bf16, got '" + precision + "'");
   if (epochs < 1 && max_steps < 1) p.push_back("epochs (--epochs) must be >= 1 (or give max_steps, --max-steps), got " + std::to_string(epochs));
   if (max_steps < 0) p.push_back("max_steps (--max-steps) must be >= 0");
   if (max_seconds < 0) p.push_back("max_seconds (--max-seconds) must be >= 0 (0 = no budget)");
@@ -236,9 +235,10 @@ class FitRun {
          const schema::SessionTable& train, const schema::SessionTable& valid, const std::filesystem::path& run_dir,
          const std::string& schema_fingerprint, const std::function<void(int64_t)>& step_callback)
       : o_(options), config_(config), train_(train), valid_(valid), run_dir_(run_dir), step_callback_(step_callback),
-        device_(parse_device(options.device)), precision_(parse_precision(options.precision, device_)),
-        schedule_(parse_schedule(options.schedule)), model_(std::move(model)),
+        device_(parse_device(options.device)), precision_(options.precision),
+        schedule_(options.schedule), model_(std::move(model)),
         meta_{config, schema_fingerprint, options.to_json()}, all_threads_(at::get_num_threads()) {
+    require_precision(precision_, device_);
     for (int64_t r = 0; r < train.size(); ++r)
       if (train.length(r) >= 2) rows_.push_back(r);
     SEQREC_CHECK(!rows_.empty(), "no training session has 2 or more items; nothing to learn from");
@@ -302,7 +302,7 @@ class FitRun {
     eval.ks = o_.ks;
     eval.batch_size = o_.eval_batch_size;
     eval.max_length = config_.max_length;
-    eval.protocol = metrics::parse_protocol(o_.valid_protocol, "--valid-protocol");
+    eval.protocol = o_.valid_protocol;
     eval.exclude_seen = o_.valid_exclude_seen;
     eval.device = device_;
     eval.first_item_id = config_.first_item_id;

@@ -166,6 +166,11 @@ TEST_F(CliStrictnessTest, ContradictoryOptionsAreRefusedNotIgnored) {
   auto r = test::run_cli("evaluate --data " + q(path("data")) + " --protocol last-item --holdout-offset 1");
   EXPECT_EQ(r.exit_code, 1) << r.output;
   EXPECT_NE(r.output.find("--holdout-offset 1 needs --protocol leave-one-out"), std::string::npos) << r.output;
+  // A named choice outside its set names the flag, the choices and the nearest.
+  auto policy = test::run_cli("etl --input " + q(path("events.csv")) + " --out " + q(path("x")) + " --on-bad-row skp");
+  EXPECT_EQ(policy.exit_code, 1) << policy.output;
+  EXPECT_NE(policy.output.find("--on-bad-row must be error, skip or quarantine, got 'skp' (did you mean 'skip'?)"),
+            std::string::npos) << policy.output;
 }
 
 }  // namespace seqrec

@@ -53,7 +53,7 @@ TEST(RuntimeTest, DeviceNamesAreParsedAndAMissingGpuIsAClearError) {
 TEST(RuntimeTest, Bf16NeedsACpuThatComputesIt) {
   const c10::Device cpu(c10::kCPU);
   EXPECT_EQ(parse_precision("fp32", cpu), Precision::fp32);
-  EXPECT_NE(error_of([&] { parse_precision("fp16", cpu); }).find("--precision must be fp32 or bf16; got 'fp16'"),
+  EXPECT_NE(error_of([&] { parse_precision("fp16", cpu); }).find("--precision must be fp32 or bf16, got 'fp16'"),
             std::string::npos);
   {
     ScopedEnv without("SEQREC_CPU_BF16", "0");

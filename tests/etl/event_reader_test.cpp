@@ -77,7 +77,7 @@ TEST_F(EventReaderTest, ChunksAndThreadsDoNotChangeTheResultOrLineNumbers) {
   csv += "s9,x,not-a-time\n";
   auto p = write("big.csv", csv);
   InputSpec spec = spec3();
-  spec.on_bad_row = "skip";
+  spec.on_bad_row = BadRowPolicy::kSkip;
   ReadStats one, many;
   Frame a = read_all(p.string(), spec, one, ReaderOptions{1, 1 << 20, {}});
   int chunks = 0;
@@ -123,7 +123,7 @@ TEST_F(EventReaderTest, StrictModeNamesFileLineColumnAndRow) {
 TEST_F(EventReaderTest, QuarantineKeepsRejectedRowsWithReasons) {
   auto p = write("mixed.csv", "session_id,item_id,timestamp\ns1,a,1\ns1,b,oops\ns1\ns1,c,3\n");
   InputSpec spec = spec3();
-  spec.on_bad_row = "quarantine";
+  spec.on_bad_row = BadRowPolicy::kQuarantine;
   ReadStats stats;
   ReaderOptions options;
   options.quarantine = path("rejects.tsv");
@@ -187,7 +187,7 @@ TEST_F(EventReaderTest, ATruncatedGzipFileIsAnErrorEvenWhenBadRowsAreSkipped) {
   const auto gz = path("t.csv.gz");
   std::filesystem::resize_file(gz, std::filesystem::file_size(gz) / 2);
   InputSpec spec = spec3();
-  spec.on_bad_row = "skip";
+  spec.on_bad_row = BadRowPolicy::kSkip;
   const auto msg = error_of(gz.string(), spec);
   EXPECT_NE(msg.find("t.csv.gz: the gzip data ends early or is damaged"), std::string::npos) << msg;
 }

@@ -260,7 +260,7 @@ TEST_F(WorkflowRunTest, SummaryCountsFiltersAndQuarantinedRows) {
   write("dirty.csv", csv);
   auto w = Workflow::from_spec(session_pipeline({{"method", "random"}}));
   RunOptions run;
-  run.on_bad_row = "quarantine";
+  run.on_bad_row = BadRowPolicy::kQuarantine;
   auto s = w.run({path("dirty.csv").string()}, path("out"), run);
   EXPECT_EQ(s.read.rows_skipped, 1);
   EXPECT_TRUE(std::filesystem::exists(path("out/rejects.tsv")));
@@ -295,7 +295,7 @@ TEST_F(WorkflowRunTest, InvalidWorkflowReportsEveryProblem) {
     std::string msg = e.what();
     EXPECT_NE(msg.find("wf.json: invalid workflow"), std::string::npos) << msg;
     EXPECT_NE(msg.find("unknown key 'colour'"), std::string::npos) << msg;
-    EXPECT_NE(msg.find("--split must be time, random, window, cutoffs or none"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("split.method must be time, random, cutoffs, window or none, got"), std::string::npos) << msg;
   }
   spec = session_pipeline({{"method", "random"}});
   spec["steps"][4]["columns"] = "item_age";

@@ -136,7 +136,7 @@ TEST_F(WorkflowTest, RandomSplitIsDeterministicForASeed) {
   for (int s = 0; s < 200; ++s) csv += std::to_string(s) + ",a,1\n" + std::to_string(s) + ",b,2\n";
   auto input = write("events.csv", csv);
   WorkflowOptions options;
-  options.split.method = "random";
+  options.split.method = SplitMethod::kRandom;
   options.split.seed = 7;
   run_etl({input.string()}, options, path("one"));
   run_etl({input.string()}, options, path("two"));
@@ -203,7 +203,7 @@ TEST_F(WorkflowTest, SkipPolicyCountsEveryBadRow) {
                                      std::to_string(86400 * (s + 1) + 1) + "\n";
   auto input = write("mixed.csv", csv);
   WorkflowOptions options;
-  options.on_bad_row = "skip";
+  options.on_bad_row = BadRowPolicy::kSkip;
   options.min_length = 1;
   auto summary = run_etl({input.string()}, options, path("out"));
   EXPECT_EQ(summary.read.rows_read, 10);
@@ -243,7 +243,8 @@ TEST_F(WorkflowTest, FailedRunLeavesNoArtifactBehind) {
 TEST_F(WorkflowTest, InvalidOptionsAreAllReported) {
   WorkflowOptions options;
   options.max_length = 0;
-  options.split.method = "sideways";
+  options.split.method = SplitMethod::kWindow;  // a workflow file's, not the flags'
+
   try {
     run_etl({"x.csv"}, options, path("out"));
     FAIL();

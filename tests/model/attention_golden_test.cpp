@@ -154,7 +154,7 @@ TEST_F(AttentionGoldenTest, RealRowsGiveTheGoldenAtEveryRealPositionAndZeroOnPad
   seqrec::test::expect_tensor_near(out.masked_select(is_real), tensor(g["output"]).masked_select(is_real), 1e-5);
   EXPECT_EQ(out.masked_select(~is_real).abs().max().item<float>(), 0.0f);
   // A whole layer too: the real rows as the dense layer computes them.
-  RelativeLayer layer(8, 2, 16, 0.0, "gelu");
+  RelativeLayer layer(TransformerLayerOptions(8, 2).inner_size(16).dropout(0.0));
   layer->eval();
   auto dense = layer->forward(h, {}, r, blocked, L);
   auto packed = layer->forward_real(h, r, blocked, L, real);

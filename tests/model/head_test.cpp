@@ -140,7 +140,7 @@ TEST_F(HeadTest, LogUniformSamplerFollowsZipf) {
 TEST_F(HeadTest, BceLossIgnoresNegativesThatAreTheTarget) {
   auto c = head_config();
   c.num_items = 4;  // a single real item: every sampled negative is an accidental hit
-  c.head.loss = "bce";
+  c.head.loss = HeadLoss::kBce;
   c.head.num_negatives = 5;
   NextItemHead head(c, embedding(4, 16));
   auto hidden = torch::randn({2, 16});
@@ -152,11 +152,11 @@ TEST_F(HeadTest, BceLossIgnoresNegativesThatAreTheTarget) {
 TEST_F(HeadTest, SummariesAndSessionTasks) {
   auto hidden = torch::arange(12, torch::kFloat).view({2, 3, 2});
   auto padding = torch::tensor({{false, false, true}, {false, false, false}});
-  EXPECT_TRUE(torch::equal(summarize(hidden, padding, "last"), torch::tensor({{2.0f, 3.0f}, {10.0f, 11.0f}})));
-  EXPECT_TRUE(torch::equal(summarize(hidden, padding, "first"), torch::tensor({{0.0f, 1.0f}, {6.0f, 7.0f}})));
-  EXPECT_TRUE(torch::allclose(summarize(hidden, padding, "mean"), torch::tensor({{1.0f, 2.0f}, {8.0f, 9.0f}})));
+  EXPECT_TRUE(torch::equal(summarize(hidden, padding, SessionSummary::kLast), torch::tensor({{2.0f, 3.0f}, {10.0f, 11.0f}})));
+  EXPECT_TRUE(torch::equal(summarize(hidden, padding, SessionSummary::kFirst), torch::tensor({{0.0f, 1.0f}, {6.0f, 7.0f}})));
+  EXPECT_TRUE(torch::allclose(summarize(hidden, padding, SessionSummary::kMean), torch::tensor({{1.0f, 2.0f}, {8.0f, 9.0f}})));
   TaskConfig task;
-  task.type = "binary";
+  task.type = TaskType::kBinary;
   SessionTaskHead head(task, 2);
   auto targets = torch::tensor({1.0f, 0.0f});
   auto logits = head->forward(hidden, padding);

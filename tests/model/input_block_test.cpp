@@ -12,14 +12,14 @@ ModelConfig with_features(const std::string& aggregation) {
   c.d_model = 4;
   c.num_heads = 1;
   c.dropout = 0.0;
-  c.input.aggregation = aggregation;
+  c.input.aggregation = parse_choice(aggregation_choices(), aggregation, "aggregation");
   FeatureConfig category;
   category.name = "category";
   category.cardinality = 5;
   category.layer_norm = false;
   FeatureConfig price;
   price.name = "price";
-  price.type = "continuous";
+  price.type = FeatureType::kContinuous;
   price.layer_norm = false;
   FeatureConfig device;
   device.name = "device";
@@ -66,8 +66,8 @@ TEST_F(InputBlockTest, ConcatProjectsToDModelAndMaskReplacesTheWholeVector) {
 
 TEST_F(InputBlockTest, SoftOneHotEncodingIsAWeightedSumOfBins) {
   FeatureConfig f;
-  f.type = "continuous";
-  f.encoding = "soft_one_hot";
+  f.type = FeatureType::kContinuous;
+  f.encoding = ContinuousEncoding::kSoftOneHot;
   f.bins = 3;
   f.dim = 2;
   ContinuousEncoder encoder(f);

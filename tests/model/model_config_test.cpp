@@ -27,7 +27,7 @@ TEST_F(ModelConfigTest, ReadsASeqrec01CheckpointConfig) {
 
 TEST_F(ModelConfigTest, JsonRoundTripKeepsEveryField) {
   ModelConfig c;
-  c.architecture = "xlnet";
+  c.architecture = Architecture::kXlnet;
   c.num_items = 50;
   c.masking.scheme = "plm";
   c.masking.max_span_length = 3;
@@ -63,27 +63,30 @@ TEST_F(ModelConfigTest, EveryProblemIsListedAtOnce) {
   EXPECT_TRUE(mentions(p, "head.temperature must be > 0"));
   EXPECT_TRUE(mentions(p, "unknown key 'head.tempreature' (did you mean 'temperature'?"));
   EXPECT_TRUE(mentions(p, "body.inner_size has the wrong type (string)"));
-  EXPECT_TRUE(mentions(p, "input.aggregation 'max' is unknown"));
-  EXPECT_TRUE(mentions(p, "tasks[0].type must be binary or regression"));
+  EXPECT_TRUE(mentions(p, "input.aggregation must be concat, sum or item_multiply, got 'max'"));
+  EXPECT_TRUE(mentions(p, "tasks[0].type must be binary or regression, got 'ranking'"));
   EXPECT_TRUE(mentions(p, "tasks[0].target"));
   EXPECT_GE(p.size(), 9u);
 }
 
 TEST_F(ModelConfigTest, PresetsResolve) {
   ModelConfig sasrec;
-  sasrec.architecture = "sasrec";
+  sasrec.architecture = Architecture::kSasrec;
   auto r = sasrec.resolved();
-  EXPECT_EQ(r.architecture, "gpt2");
-  EXPECT_EQ(r.head.loss, "bce");
+  EXPECT_EQ(r.architecture, Architecture::kGpt2);
+  EXPECT_EQ(r.head.loss, HeadLoss::kBce);
   EXPECT_EQ(r.head.num_negatives, 1);
   EXPECT_EQ(r.masking.scheme, "clm");
   ModelConfig albert;
-  albert.architecture = "albert";
+  albert.architecture = Architecture::kAlbert;
   albert.body.embedding_size = 16;
   EXPECT_EQ(albert.resolved().input.item_dim, 16);
   EXPECT_EQ(albert.resolved().masking.scheme, "mlm");
-  EXPECT_EQ(ModelConfig::valid_maskings("xlnet"), (std::vector<std::string>{"plm", "mlm", "clm"}));
-  EXPECT_TRUE(ModelConfig::valid_maskings("reformer").empty());
+  EXPECT_EQ(ModelConfig::valid_maskings(Architecture::kXlnet), (std::vector<std::string>{"plm", "mlm", "clm"}));
+  // A body that does not exist never reaches the config: its name is refused when read, with the nearest.
+  auto unknown = ModelConfig::from_json({{"architecture", "gtp2"}});
+  EXPECT_TRUE(mentions(unknown.problems(), "architecture must be gpt2, bert, albert, electra, xlnet, transfo_xl, gru, lstm or "
+                                           "sasrec, got 'gtp2' (did you mean 'gpt2'?)"));
 }
 
 TEST_F(ModelConfigTest, YamlAndJsonFilesReadTheSame) {

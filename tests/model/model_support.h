@@ -11,7 +11,7 @@ namespace seqrec::model::test {
 /// A tiny config every architecture builds from in milliseconds.
 inline ModelConfig tiny_config(const std::string& architecture, const std::string& masking = "") {
   ModelConfig c;
-  c.architecture = architecture;
+  c.architecture = parse_choice(architecture_choices(), architecture, "architecture");
   c.masking.scheme = masking;
   c.num_items = 23;  // 20 real items: ids 3..22
   c.d_model = 16;

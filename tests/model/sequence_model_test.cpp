@@ -158,7 +158,7 @@ TEST_F(SequenceModelTest, ScoringOnlyTheLastPositionsMatchesTheFullSequence) {
     for (const char* activation : {"gelu", "relu"}) {
     auto c = tiny_config(architecture, "clm");
     c.num_layers = 2;
-    c.body.activation = activation;
+    c.body.activation = parse_choice(activation_choices(), activation, "activation");
     auto model = build(c);
     model->eval();
     torch::NoGradGuard no_grad;
@@ -281,7 +281,7 @@ TEST_F(SequenceModelTest, SessionTaskLossesAddWithTheirWeights) {
   auto c = tiny_config("gpt2");
   c.head.weight = 0.0;
   TaskConfig task;
-  task.type = "regression";
+  task.type = TaskType::kRegression;
   task.target = "revenue";
   task.weight = 2.0;
   c.tasks.push_back(task);

@@ -38,7 +38,7 @@ TEST(LrScheduleTest, NamesParseAndUnknownOnesAreRejected) {
     parse_schedule("step");
     FAIL();
   } catch (const InvalidInput& e) {
-    EXPECT_NE(std::string(e.what()).find("--schedule must be constant, linear or cosine; got 'step'"), std::string::npos);
+    EXPECT_NE(std::string(e.what()).find("schedule (--schedule) must be constant, linear or cosine, got 'step'"), std::string::npos);
   }
 }
 

@@ -4,6 +4,8 @@
 
 #include <string>
 
+#include "seqrec/common/options_reader.h"
+
 namespace seqrec {
 
 /// Sets LibTorch's intra-op threads; 0 means every core (LibTorch's OpenMP would start with 1 here). Also
@@ -21,7 +23,11 @@ bool cpu_supports_bf16();
 enum class Precision { fp32, bf16 };
 
 /// Parses "fp32" or "bf16"; bf16 needs a GPU or a CPU with native bf16.
+const Choices<Precision>& precision_choices();  ///< fp32, bf16
+/// The precision named, checked as require_precision does.
 Precision parse_precision(const std::string& name, c10::Device device);
+/// Refuses bf16 on a CPU without native bf16 instructions, where it would only be slower.
+void require_precision(Precision precision, c10::Device device);
 
 /// Runs the forward passes of its scope under LibTorch's autocast in bf16 on `device`'s type (a no-op for fp32),
 /// as torch.autocast does: matmuls and attention in bf16, softmax, norms and losses in fp32.

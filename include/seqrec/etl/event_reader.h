@@ -8,10 +8,20 @@
 #include <string_view>
 #include <vector>
 
+#include "seqrec/common/options_reader.h"
 #include "seqrec/etl/frame.h"
 #include "seqrec/etl/timestamp.h"
 
 namespace seqrec::etl {
+
+/// The text layout of raw event files; kAuto decides from the file's extension (.tsv, .jsonl/.ndjson, else csv).
+enum class InputFormat { kAuto, kCsv, kTsv, kJsonl };
+const Choices<InputFormat>& input_formats();  ///< auto, csv, tsv, jsonl
+
+/// What a bad row does: stop the run with its file:line:field (kError), be counted (kSkip), or be counted and kept
+/// with its reason in a rejects file (kQuarantine).
+enum class BadRowPolicy { kError, kSkip, kQuarantine };
+const Choices<BadRowPolicy>& bad_row_policies();  ///< error, skip, quarantine
 
 /// One raw column a workflow reads, with its type. Other columns of the file are ignored.
 struct InputColumn {
@@ -26,10 +36,10 @@ struct InputColumn {
 
 /// How raw event files are read: format, delimiter, typed columns and what to do with bad rows.
 struct InputSpec {
-  std::string format = "auto";       ///< csv, tsv, jsonl, or auto (from the extension; .gz allowed)
+  InputFormat format = InputFormat::kAuto;  ///< .gz allowed with any
   char delimiter = 0;                ///< csv: 0 = detect from the header (the most frequent of , ; tab |)
   std::vector<InputColumn> columns;  ///< read in this order
-  std::string on_bad_row = "error";  ///< error: stop at the first; skip: count; quarantine: count and keep them
+  BadRowPolicy on_bad_row = BadRowPolicy::kError;
 
   const InputColumn* find(const std::string& name) const;
   nlohmann::json to_json() const;

@@ -6,6 +6,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <utility>
@@ -53,14 +54,19 @@ struct EventColumns {
 /// window  - one folder per day or hour, sessions/<window>/{train,valid,test}, split inside the window at
 ///           random by the fractions (Transformers4Rec's time-based splits); sessions/windows.json lists them
 /// none    - everything in sessions/all
+enum class SplitMethod { kTime, kRandom, kCutoffs, kWindow, kNone };
+const Choices<SplitMethod>& split_methods();  ///< time, random, cutoffs, window, none
+enum class SplitWindow { kDay, kHour };
+const Choices<SplitWindow>& split_windows();  ///< day, hour
+
 struct SplitOptions {
-  std::string method = "time";
+  SplitMethod method = SplitMethod::kTime;
   int64_t valid_days = 1;
   int64_t test_days = 1;
   double valid_fraction = 0.1;
   double test_fraction = 0.1;
   uint64_t seed = 42;
-  std::string window = "day";  ///< window: "day" or "hour"
+  SplitWindow window = SplitWindow::kDay;  ///< window
   int64_t valid_from_ms = 0;   ///< cutoffs
   int64_t test_from_ms = 0;    ///< cutoffs
 
@@ -77,7 +83,7 @@ struct WorkflowOptions {
   bool drop_repeats = false;        ///< remove consecutive repeats of the same item within a session
   int64_t max_length = 20;          ///< keep the last N items of each session
   int64_t min_length = 2;           ///< drop shorter sessions (batch data only, never online)
-  std::string on_bad_row = "error"; ///< error: stop at the first bad row; skip: count; quarantine: count and keep
+  BadRowPolicy on_bad_row = BadRowPolicy::kError;
   SplitOptions split;
 
   nlohmann::json to_json() const;
@@ -107,7 +113,7 @@ struct RunOptions {
   int threads = 0;                   ///< 0 = all cores
   int64_t chunk_bytes = 8 << 20;     ///< text parsed per chunk
   int64_t partition_bytes = 4 << 20; ///< raw input per spill partition (memory is bounded by a few partitions)
-  std::string on_bad_row;            ///< overrides the workflow file's input.on_bad_row when set
+  std::optional<BadRowPolicy> on_bad_row;  ///< overrides the workflow file's input.on_bad_row when set
   std::filesystem::path rejects;     ///< quarantine file; transform/run default to <out>/rejects.tsv
   bool verbose = false;              ///< progress lines on stderr
 };

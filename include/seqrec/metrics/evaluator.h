@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "seqrec/common/options_reader.h"
 #include "seqrec/schema/session_dataset.h"
 #include "seqrec/model/batch.h"
 #include "seqrec/schema/schema.h"
@@ -23,6 +24,7 @@ enum class Protocol {
   kLeaveOneOut,  ///< one per row = a user's whole history: the item `holdout_offset` from the end (SASRec)
 };
 /// "last-item", "every-prefix" or "leave-one-out"; throws InvalidInput naming `option` otherwise.
+const Choices<Protocol>& protocol_choices();  ///< last-item, every-prefix, leave-one-out
 Protocol parse_protocol(const std::string& name, const std::string& option = "--protocol");
 std::string to_string(Protocol protocol);
 

@@ -1,4 +1,5 @@
 #pragma once
+#include <torch/arg.h>
 #include <torch/nn/module.h>
 #include <torch/nn/modules/dropout.h>
 #include <torch/nn/modules/linear.h>
@@ -6,6 +7,7 @@
 #include <torch/nn/pimpl.h>
 
 #include "seqrec/model/fast_dropout.h"
+#include "seqrec/model/model_config.h"
 
 namespace seqrec::model {
 
@@ -63,12 +65,27 @@ class MultiHeadAttentionImpl : public torch::nn::Module {
 };
 TORCH_MODULE(MultiHeadAttention);
 
+/// The options of one transformer layer (TransformerLayer, RelativeLayer), in the LibTorch idiom:
+/// `TransformerLayerOptions(64, 2).inner_size(256).dropout(0.1).pre_norm(true)`.
+struct TransformerLayerOptions {
+  TransformerLayerOptions(int64_t d_model, int64_t num_heads) : d_model_(d_model), num_heads_(num_heads) {}
+  /// The layer options of a resolved model config's body.
+  static TransformerLayerOptions from(const ModelConfig& config);
+  int64_t resolved_inner_size() const { return inner_size_ > 0 ? inner_size_ : 4 * d_model_; }
+
+  TORCH_ARG(int64_t, d_model);
+  TORCH_ARG(int64_t, num_heads);
+  TORCH_ARG(int64_t, inner_size) = 0;  ///< feed-forward width; 0 = 4 * d_model
+  TORCH_ARG(double, dropout) = 0.1;
+  TORCH_ARG(bool, pre_norm) = false;   ///< GPT-2's x + f(ln(x)); false: BERT's ln(x + f(x))
+  TORCH_ARG(Activation, activation) = Activation::kGelu;
+};
+
 /// A transformer layer: attention then a feed-forward MLP, each with a residual. Pre-LayerNorm (GPT-2:
 /// x + f(ln(x))) or post-LayerNorm (BERT: ln(x + f(x))).
 class TransformerLayerImpl : public torch::nn::Module {
  public:
-  TransformerLayerImpl(int64_t d_model, int64_t num_heads, int64_t inner_size, double dropout, bool pre_norm,
-                       const std::string& activation);
+  explicit TransformerLayerImpl(const TransformerLayerOptions& options);
   /// [B, L, D], or [B, 1, D] for the positions query_rows [B] when given (the rest of the layer is skipped).
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& blocked, const torch::Tensor& query_rows = {});
   /// The same on packed rows [N, D] of `packing`'s tokens (see TokenPacking); returns [N, D].

@@ -75,7 +75,7 @@ std::pair<torch::Tensor, torch::Tensor> sample_log_uniform(int64_t num_items, in
 torch::Tensor log_uniform_log_q(const torch::Tensor& ids, int64_t num_items, int64_t first_item_id, int64_t num_samples);
 
 /// The session summary a session-level task reads: hidden [B, L, D], padding [B, L] -> [B, D].
-torch::Tensor summarize(const torch::Tensor& hidden, const torch::Tensor& padding, const std::string& summary);
+torch::Tensor summarize(const torch::Tensor& hidden, const torch::Tensor& padding, SessionSummary summary);
 
 /// Binary classification or regression on a session summary (an MLP D -> D -> 1).
 class SessionTaskHeadImpl : public torch::nn::Module {

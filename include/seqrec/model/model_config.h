@@ -6,17 +6,38 @@
 #include <string>
 #include <vector>
 
+#include "seqrec/common/options_reader.h"
 #include "seqrec/schema/schema.h"
 
 namespace seqrec::model {
 
+// The named choices of a model config, parsed from their JSON/YAML names once when the config is read; the modules
+// compare enums. Each *_choices() lists the names (to_json writes them back).
+enum class Architecture { kGpt2, kBert, kAlbert, kElectra, kXlnet, kTransfoXl, kGru, kLstm, kSasrec };
+const Choices<Architecture>& architecture_choices();  ///< gpt2, bert, albert, electra, xlnet, transfo_xl, gru, lstm, sasrec
+std::string to_string(Architecture architecture);
+enum class FeatureType { kCategorical, kContinuous };
+const Choices<FeatureType>& feature_type_choices();
+enum class ContinuousEncoding { kMlp, kSoftOneHot };
+const Choices<ContinuousEncoding>& continuous_encoding_choices();
+enum class Aggregation { kConcat, kSum, kItemMultiply };
+const Choices<Aggregation>& aggregation_choices();
+enum class Activation { kGelu, kRelu };
+const Choices<Activation>& activation_choices();
+enum class HeadLoss { kCrossEntropy, kBce };
+const Choices<HeadLoss>& head_loss_choices();
+enum class TaskType { kBinary, kRegression };
+const Choices<TaskType>& task_type_choices();
+enum class SessionSummary { kLast, kFirst, kMean };
+const Choices<SessionSummary>& session_summary_choices();
+
 /// One side feature of the input block (a list column of the sessions dataset, or a session scalar).
 struct FeatureConfig {
   std::string name;                 ///< the column name in schema.json
-  std::string type = "categorical"; ///< "categorical" (int64 ids) or "continuous" (float32)
+  FeatureType type = FeatureType::kCategorical;  ///< categorical (int64 ids) or continuous (float32)
   int64_t cardinality = 0;          ///< categorical: ids 0 .. cardinality-1 (from the schema)
   int64_t dim = 0;                  ///< embedding size; 0 = the schema's hint, else the rule min(64, ceil(6 * card^0.25))
-  std::string encoding = "mlp";     ///< continuous: "mlp" (a Linear + ReLU projection) or "soft_one_hot"
+  ContinuousEncoding encoding = ContinuousEncoding::kMlp;  ///< continuous: mlp (Linear + ReLU) or soft_one_hot
   int64_t bins = 10;                ///< soft_one_hot: number of learned bin embeddings
   bool session_level = false;       ///< a per-session scalar broadcast along the sequence
   bool layer_norm = true;           ///< LayerNorm on this feature's vector before aggregation
@@ -34,7 +55,7 @@ struct FeatureConfig {
 struct InputConfig {
   int64_t item_dim = 0;               ///< item embedding size; 0 = d_model (ALBERT: body.embedding_size)
   std::vector<FeatureConfig> features;
-  std::string aggregation = "concat"; ///< "concat" (then Linear to d_model), "sum", or "item_multiply" (item x (1 + sum others))
+  Aggregation aggregation = Aggregation::kConcat;  ///< concat (then Linear to d_model), sum, item_multiply (item x (1 + sum others))
   bool layer_norm = false;            ///< LayerNorm on the item embedding before aggregation
   std::string pretrained_item_vectors;  ///< text file "<item id> v1 .. vE" per line; empty = none
   bool freeze_pretrained = true;      ///< pretrained vectors are not trained
@@ -72,7 +93,7 @@ struct BodyConfig {
   bool tied_generator = false;     ///< ELECTRA: the generator is the discriminator's own encoder
   int64_t memory_length = 0;       ///< Transformer-XL: cached hidden states per layer; 0 = segment_length
   int64_t segment_length = 0;      ///< Transformer-XL: training segment; 0 = the whole sequence
-  std::string activation = "gelu"; ///< "gelu" or "relu"
+  Activation activation = Activation::kGelu;
 
   nlohmann::json to_json() const;
   static BodyConfig from_json(const nlohmann::json& j);
@@ -88,7 +109,7 @@ struct HeadConfig {
   double temperature = 1.0;        ///< logits are divided by it
   bool normalize = false;          ///< cosine scores: hidden and item vectors L2-normalised (NISER); use a small temperature
   double label_smoothing = 0.0;
-  std::string loss = "cross_entropy";  ///< "cross_entropy" (full or sampled softmax) or "bce" (SASRec)
+  HeadLoss loss = HeadLoss::kCrossEntropy;  ///< cross_entropy (full or sampled softmax) or bce (SASRec)
   bool sampled_softmax = false;    ///< log-uniform negatives with logQ correction, accidental hits masked
   int64_t num_negatives = 1000;    ///< sampled softmax / bce: negatives per step
   bool in_batch_negatives = false; ///< sampled softmax: the batch's other targets are the negatives
@@ -106,9 +127,9 @@ struct HeadConfig {
 
 /// A session-level task on a summary of the body's output.
 struct TaskConfig {
-  std::string type = "binary";   ///< "binary" (classification) or "regression"
+  TaskType type = TaskType::kBinary;  ///< binary (classification) or regression
   std::string target;            ///< the session column it predicts
-  std::string summary = "last";  ///< "last", "first" or "mean"
+  SessionSummary summary = SessionSummary::kLast;
   double weight = 1.0;
 
   nlohmann::json to_json() const;
@@ -121,7 +142,7 @@ struct TaskConfig {
 /// The resolved model configuration (one JSON object, stored inside every checkpoint).
 struct ModelConfig {
   /// The body: gpt2, bert, albert, electra, xlnet, transfo_xl, gru, lstm, or the preset sasrec.
-  std::string architecture = "gpt2";
+  Architecture architecture = Architecture::kGpt2;
   int64_t num_items = 0;              ///< item cardinality from the schema, reserved ids included
   int64_t first_item_id = schema::kDefaultFirstValueId;  ///< the schema's first real item id: lower ids are never targets nor ranked
   int64_t d_model = 64;
@@ -151,7 +172,7 @@ struct ModelConfig {
   /// Every problem with the (resolved) config, one per entry; empty when valid.
   std::vector<std::string> problems() const;
   /// The masking schemes `architecture` accepts; the first is its default.
-  static std::vector<std::string> valid_maskings(const std::string& architecture);
+  static std::vector<std::string> valid_maskings(Architecture architecture);
   /// The item embedding size after resolution.
   int64_t item_dim() const;
   int64_t inner_size() const { return body.inner_size > 0 ? body.inner_size : 4 * d_model; }

@@ -7,7 +7,9 @@
 
 #include <utility>
 
+#include "seqrec/model/attention.h"
 #include "seqrec/model/fast_dropout.h"
+#include "seqrec/model/model_config.h"
 
 namespace seqrec::model {
 
@@ -63,7 +65,8 @@ TORCH_MODULE(RelativeAttention);
 /// A post-LayerNorm layer around RelativeAttention: h = ln(x + attn), out = ln(h + ffn(h)) (XLNet, Transformer-XL).
 class RelativeLayerImpl : public torch::nn::Module {
  public:
-  RelativeLayerImpl(int64_t d_model, int64_t num_heads, int64_t inner_size, double dropout, const std::string& activation);
+  /// Post-LayerNorm always: options.pre_norm() must be false.
+  explicit RelativeLayerImpl(const TransformerLayerOptions& options);
   /// One stream: h [B, Lq, D]; memory [B, M, D] or undefined; blocked [B, 1, Lq, M + Lq].
   torch::Tensor forward(const torch::Tensor& h, const torch::Tensor& memory, const torch::Tensor& r,
                         const torch::Tensor& blocked, int64_t first_distance);

@@ -2,6 +2,8 @@
 #include <cstdint>
 #include <string>
 
+#include "seqrec/common/options_reader.h"
+
 namespace seqrec::train {
 
 /// Learning-rate schedules, as multipliers of the base rate. Each starts with `warmup_steps` of linear warm-up
@@ -10,6 +12,7 @@ namespace seqrec::train {
 enum class Schedule { kConstant, kLinear, kCosine };
 
 /// "constant", "linear" or "cosine"; throws InvalidInput naming --schedule otherwise.
+const Choices<Schedule>& schedule_choices();  ///< constant, linear, cosine
 Schedule parse_schedule(const std::string& name);
 std::string to_string(Schedule schedule);
 

@@ -8,8 +8,11 @@
 #include <string>
 #include <vector>
 
-#include "seqrec/schema/session_dataset.h"
+#include "seqrec/common/runtime.h"
+#include "seqrec/metrics/evaluator.h"
 #include "seqrec/model/model_config.h"
+#include "seqrec/schema/session_dataset.h"
+#include "seqrec/train/lr_schedule.h"
 
 namespace seqrec::model {
 class SessionModel;
@@ -17,15 +20,18 @@ class SessionModel;
 
 namespace seqrec::train {
 
+enum class Optimizer { kAdamW, kAdam };
+const Choices<Optimizer>& optimizer_choices();  ///< adamw, adam
+
 /// Training options. JSON keys (config files, config.json, checkpoints) are the snake_case field names; the
 /// CLI flags are their kebab-case twins.
 struct TrainOptions {
-  std::string optimizer = "adamw";  ///< adamw (decoupled weight decay) or adam (L2 penalty)
+  Optimizer optimizer = Optimizer::kAdamW;  ///< adamw (decoupled weight decay) or adam (L2 penalty)
   double learning_rate = 1e-3;
   double weight_decay = 0.01;       ///< not applied to biases and normalisation weights (tensors of rank < 2)
   double adam_beta1 = 0.9;
   double adam_beta2 = 0.999;
-  std::string schedule = "constant";  ///< constant, linear or cosine (lr_schedule.h)
+  Schedule schedule = Schedule::kConstant;  ///< lr_schedule.h
   int64_t warmup_steps = 0;
   double clip_grad_norm = 0.0;        ///< max global gradient L2 norm; 0 = no clipping
   int64_t accumulation_steps = 1;     ///< micro-batches summed per optimizer step
@@ -37,7 +43,7 @@ struct TrainOptions {
   bool bucket_by_length = false;      ///< batch sessions of similar length together (less padding, faster)
   uint64_t seed = 42;
   std::string device = "cpu";         ///< cpu, cuda, cuda:N or auto
-  std::string precision = "fp32";     ///< fp32, or bf16 (autocast: a GPU, or a CPU with AVX512-BF16/AMX)
+  Precision precision = Precision::fp32;  ///< or bf16 (autocast: a GPU, or a CPU with AVX512-BF16/AMX)
   int64_t replicas = 0;               ///< data-parallel model replicas, one per thread (train/replicas.h); 0 = one
                                       ///< per intra-op thread up to 4 on CPU for small output layers, else 1
                                       ///< (resolve_replicas). Runs repeat for a given count.
@@ -46,7 +52,7 @@ struct TrainOptions {
   int64_t checkpoint_every = 0;       ///< also write last.pt every N steps; 0 = only at evaluations and on stop
   int64_t patience = 0;               ///< stop after N evaluations without improvement; 0 = never stop early
   std::string select_metric = "ndcg@20";  ///< valid metric that picks the checkpoint kept (higher is better)
-  std::string valid_protocol = "last-item";  ///< last-item, every-prefix or leave-one-out
+  metrics::Protocol valid_protocol = metrics::Protocol::kLastItem;
   bool valid_exclude_seen = false;
   int64_t eval_batch_size = 256;
   std::vector<int64_t> ks{10, 20};
