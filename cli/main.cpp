@@ -1,5 +1,6 @@
 #include <cstdio>
 #include <exception>
+#include <sstream>
 
 #include "commands.h"
 #include "seqrec/common/blas.h"
@@ -76,6 +77,34 @@ std::string explain_config_error(CLI::App& app, const std::string& message) {
   return out;
 }
 
+// CLI11 says "The following arguments were not expected: 0.1 --lerning-rate"; name each unknown flag with the nearest
+// flag of the subcommand given, as every other option source does.
+std::string explain_extras(CLI::App& app, const std::string& message) {
+  CLI::App* command = &app;
+  std::string path = "seqrec";
+  for (bool deeper = true; deeper;) {
+    deeper = false;
+    for (CLI::App* sub : command->get_subcommands())
+      if (sub->parsed()) {
+        command = sub, path += " " + sub->get_name(), deeper = true;
+        break;
+      }
+  }
+  std::vector<std::string> flags;
+  for (const CLI::Option* option : command->get_options())
+    for (const auto& long_name : option->get_lnames()) flags.push_back("--" + long_name);
+  std::string out;
+  std::istringstream words(message.substr(message.find(':') + 1));
+  for (std::string word; words >> word;) {
+    if (word.rfind("--", 0) != 0) continue;
+    const std::string flag = word.substr(0, word.find('='));
+    const std::string nearest = nearest_key(flag, flags);
+    out += (out.empty() ? "" : "; ") + path + ": unknown flag '" + flag + "'" +
+           (nearest.empty() ? std::string(" (see --help)") : " (did you mean '" + nearest + "'?)");
+  }
+  return out.empty() ? message : out;
+}
+
 }  // namespace
 
 }  // namespace seqrec::cli
@@ -100,6 +129,9 @@ int main(int argc, char** argv) {
   seqrec::cli::add_serve_command(app);
   try {
     app.parse(argc, argv);
+  } catch (const CLI::ExtrasError& e) {
+    std::fprintf(stderr, "error: %s\n", seqrec::cli::explain_extras(app, e.what()).c_str());
+    return 2;
   } catch (const CLI::ConfigError& e) {
     std::fprintf(stderr, "error: %s\n", seqrec::cli::explain_config_error(app, e.what()).c_str());
     return 2;

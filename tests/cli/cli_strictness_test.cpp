@@ -140,6 +140,11 @@ TEST_F(CliStrictnessTest, EveryOptionSourceRefusesUnknownKeysNamingFileKeyAndNea
   auto config = train("--train-config " + q(path("t.json")) + " --dump-config");
   EXPECT_EQ(config.exit_code, 1) << config.output;
   EXPECT_NE(config.output.find("t.json: unknown key 'train.epoch' (did you mean 'epochs'?"), std::string::npos) << config.output;
+  // A flag on the command line.
+  auto flag = train("--lerning-rate 0.1");
+  EXPECT_EQ(flag.exit_code, 2) << flag.output;
+  EXPECT_NE(flag.output.find("seqrec train: unknown flag '--lerning-rate' (did you mean '--learning-rate'?)"), std::string::npos)
+      << flag.output;
   // The TOML/INI file of --config.
   write("c.toml", "[train]\nepoch = 1\n");
   auto toml = test::run_cli("--config " + q(path("c.toml")) + " train --data " + q(path("data")) + " --run " + q(path("run")) +
