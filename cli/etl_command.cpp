@@ -39,6 +39,7 @@ struct EtlFlags {
   std::string timestamp_format = "auto";
   std::string date_cols;
   std::string on_bad_row = "error", split = "time";  // parsed into enums in the callback, naming the flag
+  int threads = 0;
   etl::WorkflowOptions options;
 };
 
@@ -195,6 +196,7 @@ void add_etl_command(CLI::App& app) {
   cmd->add_option("--valid-fraction", o.split.valid_fraction, "random split")->capture_default_str()->group("Split");
   cmd->add_option("--test-fraction", o.split.test_fraction, "random split")->capture_default_str()->group("Split");
   cmd->add_option("--seed", o.split.seed, "random split seed")->capture_default_str()->group("Split");
+  cmd->add_option("--threads", f->threads, "parsing threads (0 = all cores)")->capture_default_str()->group("Runtime");
   add_workflow_subcommands(cmd);
   cmd->callback([f, cmd] {
     if (!cmd->get_subcommands().empty()) return;
@@ -206,7 +208,9 @@ void add_etl_command(CLI::App& app) {
     o.split.method = parse_choice(etl::split_methods(), f->split, "--split");
     o.columns.timestamp_format = etl::parse_timestamp_format(f->timestamp_format);
     o.columns.date_parts = split_list(f->date_cols);
-    auto s = etl::run_etl(f->inputs, o, f->out);
+    etl::RunOptions run;
+    run.threads = f->threads;
+    auto s = etl::run_etl(f->inputs, o, f->out, run);
     print_summary(s, f->out);
     std::fprintf(stderr, "[etl] wrote %s/{workflow,sessions,schema.json}\n", f->out.c_str());
   });

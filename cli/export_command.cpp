@@ -3,6 +3,7 @@
 
 #include "commands.h"
 #include "seqrec/common/error.h"
+#include "seqrec/common/runtime.h"
 #include "seqrec/export/bundle.h"
 
 namespace seqrec::cli {
@@ -11,6 +12,7 @@ namespace {
 struct ExportFlags {
   std::string data, run, checkpoint, out;
   std::vector<std::string> ensemble;
+  int threads = 0;
   artifacts::ExportOptions options;
 };
 }  // namespace
@@ -28,7 +30,10 @@ void add_export_command(CLI::App& app) {
                   "mix session kNN over the data's train sessions into every prediction with weight W (as evaluate --hybrid-sknn)")
       ->check(CLI::Range(0.0, 1.0));
   add_session_knn_flags(*cmd, f->options.hybrid_knn, "the hybrid's kNN");
+  cmd->add_option("--threads", f->threads, "CPU threads loading and checking the model (0 = all cores)")
+      ->capture_default_str()->group("Runtime");
   cmd->callback([f] {
+    set_threads(f->threads);
     SEQREC_CHECK(!f->run.empty() || !f->checkpoint.empty(), "give --run DIR or --checkpoint FILE");
     const std::filesystem::path checkpoint =
         f->checkpoint.empty() ? std::filesystem::path(f->run) / "checkpoint.pt" : std::filesystem::path(f->checkpoint);

@@ -20,6 +20,9 @@ void add_synth_command(CLI::App& app) {
   cmd->add_option("--follow-probability", options->follow_probability, "chance of the hidden next item")->capture_default_str();
   cmd->add_option("--mean-length", options->mean_length, "mean session length")->capture_default_str();
   cmd->add_option("--seed", options->seed, "random seed")->capture_default_str();
+  // Accepted as every command accepts it; generation is one sequential random stream, so the count changes nothing.
+  auto threads = std::make_shared<int>(0);
+  cmd->add_option("--threads", *threads, "accepted for uniformity (synth runs on one thread)")->capture_default_str()->group("Runtime");
   cmd->callback([options, out] {
     int64_t events = 0;
     if (*out == "-") {

@@ -76,6 +76,10 @@ void merge_model_source(Resolved& r, const nlohmann::json& source, const std::st
 Resolved resolve(TrainFlags& f) {
   Resolved r;
   std::vector<std::string> source_problems;
+  // --resume continues the run as it was configured: its own config.json is the base the flags change.
+  if (f.resume && f.config_file.empty() && f.model_config_file.empty() &&
+      std::filesystem::exists(std::filesystem::path(f.run) / "config.json"))
+    f.config_file = (std::filesystem::path(f.run) / "config.json").string();
   if (!f.config_file.empty()) {
     const nlohmann::json j = read_config_file(f.config_file);
     SEQREC_CHECK(j.is_object(), f.config_file, ": expected an object with \"model\" and/or \"train\" sections");

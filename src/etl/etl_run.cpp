@@ -205,10 +205,11 @@ EtlSummary Workflow::run(const std::vector<std::string>& inputs, const fs::path&
   return summary;
 }
 
-EtlSummary run_etl(const std::vector<std::string>& inputs, const WorkflowOptions& options, const fs::path& out) {
+EtlSummary run_etl(const std::vector<std::string>& inputs, const WorkflowOptions& options, const fs::path& out,
+                   const RunOptions& run) {
   Workflow workflow = Workflow::from_options(options);
   SEQREC_CHECK(!inputs.empty(), "no input files: give --input FILE (repeatable)");
-  return workflow.run(inputs, out);
+  return workflow.run(inputs, out, run);
 }
 
 }  // namespace seqrec::etl

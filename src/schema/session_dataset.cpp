@@ -219,6 +219,29 @@ void write_sessions(const SessionTable& t, const std::filesystem::path& dir) {
   writer.finish(t);
 }
 
+namespace {
+
+// A damaged offsets file must never index past its values: 0 first, never decreasing, `values` last.
+void check_offsets(const std::vector<int64_t>& offsets, size_t values, const std::filesystem::path& file) {
+  SEQREC_CHECK(!offsets.empty() && offsets.front() == 0, file.string(), ": the first offset is ",
+               offsets.empty() ? -1 : offsets.front(), ", not 0; the dataset is damaged, re-run seqrec etl");
+  for (size_t r = 1; r < offsets.size(); ++r)
+    SEQREC_CHECK(offsets[r] >= offsets[r - 1] && offsets[r] <= static_cast<int64_t>(values), file.string(), ": offset ", r,
+                 " (", offsets[r], ") is out of order or past the ", values, " values; the dataset is damaged, re-run seqrec etl");
+  SEQREC_CHECK(offsets.back() == static_cast<int64_t>(values), file.string(), ": the offsets end at ", offsets.back(),
+               " but there are ", values, " values; the dataset is damaged, re-run seqrec etl");
+}
+
+// Ids must lie in the column's domain 0..cardinality-1 (when the manifest gives one).
+void check_ids(const std::vector<int64_t>& ids, int64_t cardinality, const std::filesystem::path& file) {
+  if (cardinality <= 0) return;
+  for (size_t i = 0; i < ids.size(); ++i)
+    SEQREC_CHECK(ids[i] >= 0 && ids[i] < cardinality, file.string(), ": value ", i, " is id ", ids[i], ", outside 0..",
+                 cardinality - 1, "; the dataset is damaged, re-run seqrec etl");
+}
+
+}  // namespace
+
 SessionTable read_sessions(const std::filesystem::path& dir) {
   auto manifest_path = dir / "manifest.json";
   SEQREC_CHECK(std::filesystem::exists(manifest_path), "'", dir.string(),
@@ -239,6 +262,7 @@ SessionTable read_sessions(const std::filesystem::path& dir) {
   SessionTable t;
   auto bytes = read_binary<char>(dir / "session_id.values.bin", id_bytes);
   auto id_offsets = read_binary<int64_t>(dir / "session_id.offsets.bin", rows + 1);
+  check_offsets(id_offsets, id_bytes, dir / "session_id.offsets.bin");
   t.session_ids.reserve(rows);
   for (size_t r = 0; r < rows; ++r) t.session_ids.emplace_back(bytes.data() + id_offsets[r], id_offsets[r + 1] - id_offsets[r]);
   t.offsets = read_binary<int64_t>(dir / "item_id.offsets.bin", rows + 1);
@@ -246,8 +270,8 @@ SessionTable read_sessions(const std::filesystem::path& dir) {
   t.timestamps = read_binary<int64_t>(dir / "timestamp.values.bin", values);
   t.days = read_binary<int64_t>(dir / "day.bin", rows);
   t.item_cardinality = m.value("item_cardinality", int64_t{0});
-  SEQREC_CHECK(t.offsets.front() == 0 && t.offsets.back() == static_cast<int64_t>(values), dir.string(),
-               ": item_id offsets do not match the values; the dataset is damaged, re-run seqrec etl");
+  check_offsets(t.offsets, values, dir / "item_id.offsets.bin");
+  check_ids(t.items, t.item_cardinality, dir / "item_id.values.bin");
   for (const auto& jc : m.at("columns")) {
     if (!jc.contains("file")) continue;  // the four built-in columns
     SessionTable::Column c;
@@ -264,11 +288,11 @@ SessionTable read_sessions(const std::filesystem::path& dir) {
     else c.ints = read_binary<int64_t>(dir / (stem + ".values.bin"), n);
     if (c.is_list) {
       c.offsets = read_binary<int64_t>(dir / (stem + ".offsets.bin"), rows + 1);
-      SEQREC_CHECK(c.offsets.front() == 0 && c.offsets.back() == static_cast<int64_t>(n), dir.string(), ": offsets of '",
-                   c.name, "' do not match its values; the dataset is damaged");
+      check_offsets(c.offsets, n, dir / (stem + ".offsets.bin"));
     } else {
       SEQREC_CHECK(n == rows, dir.string(), ": column '", c.name, "' has ", n, " values for ", rows, " rows");
     }
+    if (!c.is_float()) check_ids(c.ints, c.cardinality, dir / (stem + ".values.bin"));
     t.columns.push_back(std::move(c));
   }
   return t;

@@ -254,6 +254,7 @@ class FitRun {
   /// Continues from <run>/last.pt, which must come from the same options.
   void resume() {
     const auto path = last_path();
+    require_same_model();
     auto p = artifacts::load_training_checkpoint(path, *model_, *optimizer_, device_);
     for (const char* key : {"batch_size", "seed", "accumulation_steps", "optimizer"})
       SEQREC_CHECK(p.at("train_options").at(key) == o_.to_json().at(key), "--resume: option ", key, " was ",
@@ -262,6 +263,19 @@ class FitRun {
     state_ = TrainingState::from_json(p);
     std::fprintf(stderr, "[train] resuming %s at epoch %lld, step %lld\n", path.string().c_str(),
                  static_cast<long long>(state_.epoch + 1), static_cast<long long>(state_.step));
+  }
+
+  /// A resumed run keeps the model it began with: a different shape is named here, before the weights fail to load
+  /// with a message that could only guess at damage.
+  void require_same_model() const {
+    const auto config_path = run_dir_ / "config.json";
+    if (!std::filesystem::exists(config_path)) return;
+    const auto stored = nlohmann::json::parse(read_text_file(config_path)).value("model", nlohmann::json::object());
+    const auto now = config_.to_json();
+    for (auto it = stored.begin(); it != stored.end(); ++it)
+      SEQREC_CHECK(!now.contains(it.key()) || now.at(it.key()) == *it, "--resume: model ", it.key(), " was ", it->dump(), " in ",
+                   config_path.string(), " but is ", now.contains(it.key()) ? now.at(it.key()).dump() : "absent",
+                   " now; resume with the run's model (train --resume reuses it unless --train-config or a flag changes it)");
   }
 
   TrainResult run() {

@@ -269,6 +269,8 @@ TEST(OpFactoryTest, BadStepsAreNamed) {
   EXPECT_NE(message_of({{"op", "Categorify"}, {"columns", "x"}, {"freq_treshold", 2}}, Frame()).find("unknown key 'freq_treshold' (did you mean 'freq_threshold'?"),
             std::string::npos);
   EXPECT_NE(message_of({{"op", "Clip"}, {"columns", "x"}}, Frame()).find("Clip needs min_value"), std::string::npos);
+  EXPECT_NE(message_of({{"op", "ListSlice"}, {"columns", "x"}, {"last", -3}}, Frame()).find("last must be >= 1 (a number of items), got -3"),
+            std::string::npos);
   EXPECT_NE(message_of({{"op", "Normalize"}, {"columns", "x"}}, frame({strs("x", {"a"})})).find("holds text"), std::string::npos);
   EXPECT_NE(message_of({{"op", "Normalize"}, {"columns", "nope"}}, frame({ints("x", {1})})).find("no column named 'nope'"),
             std::string::npos);

@@ -232,7 +232,7 @@ class Workflow {
 /// The batch ETL of the flag form: fit and transform `inputs`, write `<out>/workflow`,
 /// `<out>/sessions/{train,valid,test}` and `<out>/schema.json`.
 EtlSummary run_etl(const std::vector<std::string>& inputs, const WorkflowOptions& options,
-                   const std::filesystem::path& out);
+                   const std::filesystem::path& out, const RunOptions& run = {});
 
 /// Writes a sessions folder back to text: one row per session, lists joined with `list_sep`.
 /// `workflow` (optional) decodes item ids to raw values and writes timestamps in the unit its input declared (seconds

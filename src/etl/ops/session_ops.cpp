@@ -295,6 +295,10 @@ class ListSlice : public Op {
   explicit ListSlice(OpArgs& a) {
     inputs_ = a.columns();
     outputs_ = a.outputs_for(inputs_);
+    // "last": -3 would silently mean "all but the first 3"; a count of items is >= 1.
+    for (const char* count : {"last", "first"})
+      SEQREC_CHECK(!a.has(count) || a.integer(count, 1) >= 1, a.label(), ": ", count, " must be >= 1 (a number of items), got ",
+                   a.integer(count, 1));
     if (a.has("last")) start_ = -a.integer("last", 0), has_start_ = true, pad_length_ = -start_;
     if (a.has("first")) end_ = a.integer("first", 0), has_end_ = true, start_ = 0, pad_length_ = end_;
     if (a.has("start")) start_ = a.integer("start", 0), has_start_ = true;

@@ -1,0 +1,74 @@
+// Hostile and damaged inputs through the binary (issue 18): a damaged sessions dataset is refused naming the file,
+// never a crash; bad option values are refused rather than accepted.
+#include <nlohmann/json.hpp>
+
+#include <fstream>
+
+#include "seqrec/common/io.h"
+#include "support.h"
+
+namespace seqrec {
+
+class DamagedInputCliTest : public test::TempDirTest {
+ protected:
+  std::string q(const std::filesystem::path& p) const { return "'" + p.string() + "'"; }
+  void make_data() {
+    ASSERT_EQ(test::run_cli("synth --out " + q(path("events.csv")) + " --sessions 200 --items 40 --days 3 --seed 3").exit_code, 0);
+    auto etl = test::run_cli("etl --input " + q(path("events.csv")) + " --out " + q(path("data")));
+    ASSERT_EQ(etl.exit_code, 0) << etl.output;
+  }
+  /// Overwrites the int64 at `index` of a binary column file.
+  void poke(const std::filesystem::path& file, int64_t index, int64_t value) {
+    std::fstream f(file, std::ios::in | std::ios::out | std::ios::binary);
+    ASSERT_TRUE(f.is_open()) << file;
+    f.seekp(index * static_cast<int64_t>(sizeof value));
+    f.write(reinterpret_cast<const char*>(&value), sizeof value);
+  }
+};
+
+TEST_F(DamagedInputCliTest, DamagedOffsetsOrIdsAreRefusedNamingTheFileNeverACrash) {
+  make_data();
+  const auto train_dir = path("data/sessions/train");
+  poke(train_dir / "item_id.offsets.bin", 1, int64_t{1} << 40);
+  for (const auto& command : std::vector<std::string>{"train --data " + q(path("data")) + " --run " + q(path("run")) + " --epochs 1 --threads 1",
+                                    "evaluate --data " + q(path("data")) + " --split train"}) {
+    auto r = test::run_cli(command);
+    EXPECT_EQ(r.exit_code, 1) << command << "\n" << r.output;
+    EXPECT_NE(r.output.find("item_id.offsets.bin: offset 1 ("), std::string::npos) << r.output;
+    EXPECT_NE(r.output.find("the dataset is damaged"), std::string::npos) << r.output;
+  }
+  make_data();  // a fresh copy, then an item id past the catalogue
+  poke(train_dir / "item_id.values.bin", 2, 1000000);
+  auto r = test::run_cli("train --data " + q(path("data")) + " --run " + q(path("run2")) + " --epochs 1 --threads 1");
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_NE(r.output.find("item_id.values.bin: value 2 is id 1000000, outside 0.."), std::string::npos) << r.output;
+}
+
+TEST_F(DamagedInputCliTest, ResumeReusesTheRunsOwnOptionsAndNamesAChangedModel) {
+  make_data();
+  const std::string base = "train --data " + q(path("data")) + " --run " + q(path("run")) + " --threads 1";
+  auto first = test::run_cli(base + " --seed 11 --d-model 16 --num-heads 2 --batch-size 32 --epochs 1");
+  ASSERT_EQ(first.exit_code, 0) << first.output;
+  auto resumed = test::run_cli(base + " --resume --epochs 2");  // nothing else repeated: the run's config.json is the base
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.output;
+  EXPECT_NE(resumed.output.find("resuming"), std::string::npos) << resumed.output;
+  auto config = nlohmann::json::parse(read_text_file(path("run/config.json")));
+  EXPECT_EQ(config["train"]["seed"], 11);
+  EXPECT_EQ(config["train"]["epochs"], 2);
+  EXPECT_EQ(config["model"]["d_model"], 16);
+  auto changed = test::run_cli(base + " --resume --epochs 3 --d-model 32");
+  EXPECT_EQ(changed.exit_code, 1) << changed.output;
+  EXPECT_NE(changed.output.find("--resume: model d_model was 16"), std::string::npos) << changed.output;
+}
+
+TEST_F(DamagedInputCliTest, EveryCommandAcceptsThreads) {
+  ASSERT_EQ(test::run_cli("synth --out " + q(path("events.csv")) + " --sessions 100 --items 30 --days 3 --threads 1").exit_code, 0);
+  auto etl = test::run_cli("etl --input " + q(path("events.csv")) + " --out " + q(path("data")) + " --threads 1");
+  ASSERT_EQ(etl.exit_code, 0) << etl.output;
+  ASSERT_EQ(test::run_cli("train --data " + q(path("data")) + " --run " + q(path("run")) + " --max-steps 2 --threads 1").exit_code, 0);
+  auto exported = test::run_cli("export --data " + q(path("data")) + " --run " + q(path("run")) + " --out " + q(path("bundle")) +
+                                " --threads 1");
+  EXPECT_EQ(exported.exit_code, 0) << exported.output;
+}
+
+}  // namespace seqrec
