@@ -1,9 +1,12 @@
 #include "seqrec/export/checkpoint.h"
 
 #include <ATen/CPUGeneratorImpl.h>
+#include <algorithm>
 #include <torch/optim/optimizer.h>
 #include <torch/serialize/input-archive.h>
 #include <torch/serialize/output-archive.h>
+
+#include <zlib.h>
 
 #include "seqrec/common/error.h"
 #include "seqrec/common/io.h"
@@ -13,6 +16,35 @@ namespace seqrec::artifacts {
 namespace {
 constexpr int kCheckpointVersion = 1;
 const char* kMetaKey = "seqrec_meta";
+const char* kWeightsChecksumKey = "seqrec_weights_crc32";
+
+// CRC-32 over every parameter and buffer (name and bytes): LibTorch's zip reader checks no CRCs, so a flipped byte in
+// the weights would otherwise load silently. Older checkpoints without it still load.
+std::string weights_checksum(torch::nn::Module& model, const std::string& meta) {
+  uLong crc = crc32(0L, reinterpret_cast<const Bytef*>(meta.data()), static_cast<uInt>(meta.size()));
+  auto add = [&](const std::string& name, const at::Tensor& tensor) {
+    crc = crc32(crc, reinterpret_cast<const Bytef*>(name.data()), static_cast<uInt>(name.size()));
+    const at::Tensor bytes = tensor.detach().to(at::kCPU).contiguous();
+    const auto* data = static_cast<const Bytef*>(bytes.data_ptr());
+    for (size_t done = 0, total = bytes.nbytes(); done < total;) {
+      const size_t chunk = std::min<size_t>(total - done, 1u << 30);
+      crc = crc32(crc, data + done, static_cast<uInt>(chunk));
+      done += chunk;
+    }
+  };
+  for (const auto& p : model.named_parameters()) add(p.key(), p.value());
+  for (const auto& b : model.named_buffers()) add(b.key(), b.value());
+  return std::to_string(crc);
+}
+
+void verify_weights(torch::serialize::InputArchive& archive, torch::nn::Module& model, const std::filesystem::path& path) {
+  c10::IValue stored, meta;
+  if (!archive.try_read(kWeightsChecksumKey, stored)) return;
+  SEQREC_CHECK(archive.try_read(kMetaKey, meta) && stored.toStringRef() == weights_checksum(model, meta.toStringRef()),
+               "checkpoint '", path.string(),
+               "' is damaged: its weights or metadata do not match the checksum written with them; use another checkpoint or "
+               "retrain");
+}
 }  // namespace
 
 nlohmann::json CheckpointMeta::to_json() const {
@@ -37,7 +69,9 @@ void save_archive(const std::filesystem::path& path, model::SessionModel& model,
                   torch::optim::Optimizer* optimizer, const nlohmann::json* progress) {
   torch::serialize::OutputArchive archive;
   model.save(archive);
-  archive.write(kMetaKey, c10::IValue(meta.to_json().dump()));
+  const std::string meta_text = meta.to_json().dump();
+  archive.write(kMetaKey, c10::IValue(meta_text));
+  archive.write(kWeightsChecksumKey, c10::IValue(weights_checksum(model, meta_text)));
   if (optimizer) {
     torch::serialize::OutputArchive optimizer_archive;
     optimizer->save(optimizer_archive);
@@ -78,6 +112,7 @@ nlohmann::json load_training_checkpoint(const std::filesystem::path& path, model
     SEQREC_CHECK(archive.try_read("progress", progress), "checkpoint '", path.string(),
                  "' holds no training progress; resume from the run's last.pt");
     model.load(archive);
+    verify_weights(archive, model, path);
     torch::serialize::InputArchive optimizer_archive;
     archive.read("optimizer", optimizer_archive);
     optimizer.load(optimizer_archive);
@@ -121,6 +156,7 @@ LoadedCheckpoint load_checkpoint(const std::filesystem::path& path, c10::Device 
   } catch (const c10::Error& e) {
     throw InvalidInput("checkpoint '" + path.string() + "' weights do not match its config: " + e.what_without_backtrace());
   }
+  verify_weights(archive, *loaded.model, path);
   loaded.model->to(device);
   loaded.model->eval();
   return loaded;

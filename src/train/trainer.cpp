@@ -452,7 +452,8 @@ class FitRun {
       meta_.epoch = label_epoch;
       meta_.step = state_.step;
       meta_.best_metric = selected;
-      artifacts::save_checkpoint(run_dir_ / "checkpoint.pt", *model_, meta_, optimizer_.get());
+      // Weights and config only: resuming reads last.pt, so the optimizer state would triple the file for nothing.
+      artifacts::save_checkpoint(run_dir_ / "checkpoint.pt", *model_, meta_);
     } else if (o_.patience > 0 && ++state_.evals_since_best >= o_.patience) {
       state_.stopped_early = true;
     }

@@ -44,6 +44,26 @@ TEST_F(DamagedInputCliTest, DamagedOffsetsOrIdsAreRefusedNamingTheFileNeverACras
   EXPECT_NE(r.output.find("item_id.values.bin: value 2 is id 1000000, outside 0.."), std::string::npos) << r.output;
 }
 
+TEST_F(DamagedInputCliTest, AFlippedByteInACheckpointIsRefusedNotLoaded) {
+  make_data();
+  auto trained = test::run_cli("train --data " + q(path("data")) + " --run " + q(path("run")) + " --max-steps 2 --threads 1");
+  ASSERT_EQ(trained.exit_code, 0) << trained.output;
+  const auto original = read_text_file(path("run/checkpoint.pt"));
+  // Positions inside the weights (most of the file); LibTorch's zip reader checks no CRCs of its own.
+  for (double at : {0.3, 0.45, 0.6}) {
+    std::string damaged = original;
+    const size_t position = static_cast<size_t>(at * static_cast<double>(damaged.size()));
+    damaged[position] = static_cast<char>(damaged[position] ^ 0x5A);
+    write("damaged.pt", damaged);
+    auto r = test::run_cli("evaluate --data " + q(path("data")) + " --checkpoint " + q(path("damaged.pt")) + " --baselines none");
+    EXPECT_EQ(r.exit_code, 1) << "byte " << position << "\n" << r.output;
+    EXPECT_NE(r.output.find("damaged"), std::string::npos) << "byte " << position << "\n" << r.output;
+  }
+  write("intact.pt", original);
+  auto intact = test::run_cli("evaluate --data " + q(path("data")) + " --checkpoint " + q(path("intact.pt")) + " --baselines none");
+  EXPECT_EQ(intact.exit_code, 0) << intact.output;
+}
+
 TEST_F(DamagedInputCliTest, ResumeReusesTheRunsOwnOptionsAndNamesAChangedModel) {
   make_data();
   const std::string base = "train --data " + q(path("data")) + " --run " + q(path("run")) + " --threads 1";
