@@ -47,7 +47,8 @@ void Workflow::save(const std::filesystem::path& dir, const json& summary) const
               {"state", state},
               {"options", options_.to_json()},
               {"vocabularies", {{"item_id", {{"values", items().size()}, {"cardinality", items().cardinality()}}}}},
-              {"summary", summary}};
+              {"summary", summary},
+              {"files", folder_checksums(tmp, "workflow.json")}};
     write_text_file_atomic(tmp / "workflow.json", j.dump(2) + "\n");
   });
 }
@@ -59,6 +60,9 @@ Workflow Workflow::load(const std::filesystem::path& dir) {
   try {
     json j = json::parse(read_text_file(path));
     SEQREC_CHECK(j.value("format", "") == "seqrec-workflow", path.string(), ": not a seqrec workflow");
+    if (j.contains("files"))  // workflows written before checksums still load
+      verify_folder_checksums(dir, j.at("files").get<std::map<std::string, std::string>>(), "fitted workflow",
+                              "fit it again with seqrec etl");
     const int version = j.value("version", 0);
     SEQREC_CHECK(version <= kWorkflowVersion, path.string(), ": workflow version ", version,
                  " is newer than this seqrec reads (", kWorkflowVersion, "); upgrade seqrec");

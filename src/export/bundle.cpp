@@ -40,22 +40,6 @@ std::vector<std::string> list_files(const fs::path& root) {
 
 }  // namespace
 
-std::string file_fnv1a64(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  SEQREC_CHECK(in, "cannot open '", path.string(), "' for reading");
-  uint64_t h = 1469598103934665603ull;
-  char buffer[1 << 16];
-  while (in) {
-    in.read(buffer, sizeof buffer);
-    for (std::streamsize i = 0; i < in.gcount(); ++i) {
-      h ^= static_cast<unsigned char>(buffer[i]);
-      h *= 1099511628211ull;
-    }
-  }
-  char hex[17];
-  std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(h));
-  return hex;
-}
 
 json BundleManifest::to_json() const {
   json f = json::object();

@@ -206,7 +206,8 @@ void SessionWriter::finish(const SessionTable& like) {
                    {"values", values_},
                    {"session_id_bytes", id_bytes_},
                    {"item_cardinality", shape_.item_cardinality},
-                   {"columns", columns}};
+                   {"columns", columns},
+                   {"files", folder_checksums(tmp_, "manifest.json")}};
   write_text_file_atomic(tmp_ / "manifest.json", manifest.dump(2) + "\n");
   std::filesystem::remove_all(dir_);
   std::filesystem::rename(tmp_, dir_);
@@ -255,6 +256,9 @@ SessionTable read_sessions(const std::filesystem::path& dir) {
   SEQREC_CHECK(m.value("format", "") == "seqrec-sessions", manifest_path.string(), ": not a seqrec sessions manifest");
   SEQREC_CHECK(m.value("version", 0) <= kSessionsVersion, manifest_path.string(), ": format version ", m.value("version", 0),
                " is newer than this seqrec reads (", kSessionsVersion, "); upgrade seqrec");
+  if (m.contains("files"))  // folders written before checksums still open
+    verify_folder_checksums(dir, m.at("files").get<std::map<std::string, std::string>>(), "sessions folder",
+                            "re-run seqrec etl");
   const size_t rows = m.at("rows").get<size_t>();
   const size_t values = m.at("values").get<size_t>();
   const size_t id_bytes = m.at("session_id_bytes").get<size_t>();

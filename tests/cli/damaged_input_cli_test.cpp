@@ -30,18 +30,45 @@ TEST_F(DamagedInputCliTest, DamagedOffsetsOrIdsAreRefusedNamingTheFileNeverACras
   make_data();
   const auto train_dir = path("data/sessions/train");
   poke(train_dir / "item_id.offsets.bin", 1, int64_t{1} << 40);
-  for (const auto& command : std::vector<std::string>{"train --data " + q(path("data")) + " --run " + q(path("run")) + " --epochs 1 --threads 1",
-                                    "evaluate --data " + q(path("data")) + " --split train"}) {
+  const std::string train = "train --data " + q(path("data")) + " --run " + q(path("run")) + " --epochs 1 --threads 1";
+  for (const auto& command : std::vector<std::string>{train, "evaluate --data " + q(path("data")) + " --split train"}) {
     auto r = test::run_cli(command);
     EXPECT_EQ(r.exit_code, 1) << command << "\n" << r.output;
-    EXPECT_NE(r.output.find("item_id.offsets.bin: offset 1 ("), std::string::npos) << r.output;
-    EXPECT_NE(r.output.find("the dataset is damaged"), std::string::npos) << r.output;
+    EXPECT_NE(r.output.find("is damaged: item_id.offsets.bin has checksum"), std::string::npos) << r.output;
   }
-  make_data();  // a fresh copy, then an item id past the catalogue
+  // A folder written before checksums (no "files" in its manifest) is still checked for its structure.
+  auto manifest = nlohmann::json::parse(read_text_file(train_dir / "manifest.json"));
+  manifest.erase("files");
+  write("data/sessions/train/manifest.json", manifest.dump());
+  auto structure = test::run_cli(train);
+  EXPECT_EQ(structure.exit_code, 1) << structure.output;
+  EXPECT_NE(structure.output.find("item_id.offsets.bin: offset 1 ("), std::string::npos) << structure.output;
+  EXPECT_NE(structure.output.find("the dataset is damaged"), std::string::npos) << structure.output;
+
+  make_data();  // a fresh copy, then an item id past the catalogue, in a folder without checksums
   poke(train_dir / "item_id.values.bin", 2, 1000000);
-  auto r = test::run_cli("train --data " + q(path("data")) + " --run " + q(path("run2")) + " --epochs 1 --threads 1");
+  manifest = nlohmann::json::parse(read_text_file(train_dir / "manifest.json"));
+  manifest.erase("files");
+  write("data/sessions/train/manifest.json", manifest.dump());
+  auto ids = test::run_cli(train);
+  EXPECT_EQ(ids.exit_code, 1) << ids.output;
+  EXPECT_NE(ids.output.find("item_id.values.bin: value 2 is id 1000000, outside 0.."), std::string::npos) << ids.output;
+}
+
+TEST_F(DamagedInputCliTest, AFlippedByteInAWorkflowVocabularyIsRefused) {
+  make_data();
+  std::filesystem::path vocabulary;
+  for (const auto& entry : std::filesystem::directory_iterator(path("data/workflow")))
+    if (entry.path().filename().string().find("vocab.tsv") != std::string::npos) vocabulary = entry.path();
+  ASSERT_FALSE(vocabulary.empty());
+  std::string text = read_text_file(vocabulary);
+  text[text.size() / 2] = static_cast<char>(text[text.size() / 2] == '7' ? '8' : '7');
+  std::ofstream(vocabulary, std::ios::binary) << text;
+  write("new.csv", "session_id,item_id,timestamp\nu1,100001,1704067200\nu1,100002,1704067260\n");
+  auto r = test::run_cli("etl inspect " + q(path("data/workflow")));
   EXPECT_EQ(r.exit_code, 1) << r.output;
-  EXPECT_NE(r.output.find("item_id.values.bin: value 2 is id 1000000, outside 0.."), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("fitted workflow '" + path("data/workflow").string() + "' is damaged: " +
+                          vocabulary.filename().string() + " has checksum"), std::string::npos) << r.output;
 }
 
 TEST_F(DamagedInputCliTest, AFlippedByteInACheckpointIsRefusedNotLoaded) {

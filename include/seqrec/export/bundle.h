@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "seqrec/common/io.h"
 #include "seqrec/model/session_knn.h"
 
 namespace seqrec::artifacts {
@@ -72,7 +73,6 @@ BundleManifest verify_bundle(const std::filesystem::path& dir);
 /// True when `dir` holds a bundle manifest (says nothing about damage).
 bool is_bundle(const std::filesystem::path& dir);
 
-/// FNV-1a 64 of a file's bytes, as 16 lowercase hex digits.
-std::string file_fnv1a64(const std::filesystem::path& path);
+using seqrec::file_fnv1a64;  // common/io.h: the checksum of every artifact's files
 
 }  // namespace seqrec::artifacts
