@@ -1,6 +1,9 @@
 #include "seqrec/train/trainer.h"
 
 #include <ATen/Parallel.h>
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
 #include <torch/nn/utils/clip_grad.h>
 #include <torch/optim/adam.h>
 #include <torch/optim/adamw.h>
@@ -191,6 +194,32 @@ TrainResult Trainer::fit(const schema::SessionTable& train, const schema::Sessio
 
 namespace {
 
+/// An exclusive lock on a run folder for as long as one trainer writes to it: a second trainer on the same folder
+/// is refused instead of interleaving its checkpoints and log lines with the first's. The kernel drops the lock when
+/// the process ends, however it ends.
+class RunFolderLock {
+ public:
+  explicit RunFolderLock(const std::filesystem::path& run_dir) {
+    const auto path = run_dir / ".lock";
+    fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    SEQREC_CHECK(fd_ >= 0, "cannot open '", path.string(), "' to lock the run folder");
+    if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
+      ::close(fd_);
+      throw InvalidInput("run folder '" + run_dir.string() +
+                         "' is in use by another seqrec train; wait for it or give another --run");
+    }
+  }
+  ~RunFolderLock() {
+    ::flock(fd_, LOCK_UN);
+    ::close(fd_);
+  }
+  RunFolderLock(const RunFolderLock&) = delete;
+  RunFolderLock& operator=(const RunFolderLock&) = delete;
+
+ private:
+  int fd_ = -1;
+};
+
 /// Everything a resumed run needs to continue as if it had never stopped; saved in last.pt's progress.
 struct TrainingState {
   int64_t epoch = 0, batch = 0, step = 0;  ///< `batch`: the next micro-batch of `epoch`, the data position saved
@@ -249,6 +278,7 @@ class FitRun {
     model_->to(device_);
     optimizer_ = make_optimizer(*model_, o_);
     std::filesystem::create_directories(run_dir_);
+    lock_.emplace(run_dir_);
   }
 
   /// Continues from <run>/last.pt, which must come from the same options.
@@ -501,6 +531,7 @@ class FitRun {
   const schema::SessionTable& train_;
   const schema::SessionTable& valid_;
   const std::filesystem::path run_dir_;
+  std::optional<RunFolderLock> lock_;
   const std::function<void(int64_t)>& step_callback_;
   const c10::Device device_;
   const Precision precision_;

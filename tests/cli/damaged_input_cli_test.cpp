@@ -2,7 +2,9 @@
 // never a crash; bad option values are refused rather than accepted.
 #include <nlohmann/json.hpp>
 
+#include <chrono>
 #include <fstream>
+#include <thread>
 
 #include "seqrec/common/io.h"
 #include "support.h"
@@ -106,6 +108,37 @@ TEST_F(DamagedInputCliTest, ResumeReusesTheRunsOwnOptionsAndNamesAChangedModel) 
   auto changed = test::run_cli(base + " --resume --epochs 3 --d-model 32");
   EXPECT_EQ(changed.exit_code, 1) << changed.output;
   EXPECT_NE(changed.output.find("--resume: model d_model was 16"), std::string::npos) << changed.output;
+}
+
+TEST_F(DamagedInputCliTest, ASecondTrainerOnABusyRunFolderIsRefused) {
+  make_data();
+  const std::string train = std::string(SEQREC_CLI_PATH) + " train --data " + q(path("data")) + " --run " + q(path("run")) +
+                            " --threads 1 --d-model 16 --num-heads 2 --epochs 100000";
+  ASSERT_EQ(std::system((train + " > " + q(path("first.log")) + " 2>&1 & echo $! > " + q(path("pid"))).c_str()), 0);
+  const std::string pid = read_text_file(path("pid"));
+  bool training = false;  // the first trainer holds the lock from before its first step
+  for (int i = 0; i < 300 && !training; ++i) {
+    training = std::filesystem::exists(path("run/metrics.jsonl"));
+    if (!training) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  ASSERT_TRUE(training) << read_text_file(path("first.log"));
+  auto second = test::run_cli("train --data " + q(path("data")) + " --run " + q(path("run")) + " --threads 1 --epochs 1");
+  std::system(("kill -TERM " + pid).c_str());
+  EXPECT_EQ(second.exit_code, 1) << second.output;
+  EXPECT_NE(second.output.find("is in use by another seqrec train"), std::string::npos) << second.output;
+  // Once the first trainer has ended (SIGTERM saves its state and exits), the folder is free again. (Its exit is seen
+  // through its log: an orphan may stay a zombie where PID 1 does not reap, so kill -0 cannot tell.)
+  for (int i = 0; i < 200 && read_text_file(path("first.log")).find("state saved") == std::string::npos; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  test::CliResult after{1, ""};
+  for (int i = 0; i < 50 && after.exit_code != 0; ++i) {
+    after = test::run_cli("train --data " + q(path("data")) + " --run " + q(path("run")) + " --threads 1 --epochs 1");
+    if (after.exit_code != 0 && after.output.find("is in use") != std::string::npos)
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    else
+      break;
+  }
+  EXPECT_EQ(after.exit_code, 0) << after.output;
 }
 
 TEST_F(DamagedInputCliTest, EveryCommandAcceptsThreads) {
