@@ -337,6 +337,39 @@ Frame empty_input_frame(const InputSpec& spec) {
   return f;
 }
 
+namespace {
+
+constexpr size_t kMaxFieldBytes = 65536;                // an id or a label, never a document
+constexpr int64_t kLatestTimestampMs = 7258118400000;   // 2200-01-01T00:00:00Z
+
+bool valid_utf8(std::string_view s) {
+  for (size_t i = 0; i < s.size();) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    const size_t n = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 0;
+    if (n == 0 || i + n > s.size()) return false;
+    for (size_t k = 1; k < n; ++k)
+      if ((static_cast<unsigned char>(s[i + k]) >> 6) != 0x2) return false;
+    if ((n == 2 && c < 0xC2) || (n == 4 && c > 0xF4)) return false;  // overlong forms, past U+10FFFF
+    i += n;
+  }
+  return true;
+}
+
+// Text that no id or label should be: stated, so it is never stored silently.
+bool string_problem(std::string_view text, std::string* problem) {
+  if (text.size() > kMaxFieldBytes)
+    *problem = "a value of " + std::to_string(text.size()) + " bytes (the limit is " + std::to_string(kMaxFieldBytes) + ")";
+  else if (text.find('\0') != std::string_view::npos)
+    *problem = "a NUL byte in the value";
+  else if (!valid_utf8(text))
+    *problem = "the value is not valid UTF-8";
+  else
+    return false;
+  return true;
+}
+
+}  // namespace
+
 bool append_text_value(std::string_view text, const InputColumn& spec, Column& column, std::string* problem) {
   if (text.empty()) {
     if (spec.required) {
@@ -348,6 +381,7 @@ bool append_text_value(std::string_view text, const InputColumn& spec, Column& c
   }
   switch (spec.dtype) {
     case DType::kString:
+      if (string_problem(text, problem)) return false;
       column.strings.emplace_back(text);
       break;
     case DType::kInt64: {
@@ -375,6 +409,10 @@ bool append_text_value(std::string_view text, const InputColumn& spec, Column& c
       if (!ts) {
         *problem = "cannot parse '" + row_excerpt(text) + "' as a timestamp (format " + to_string(spec.format) +
                    ": epoch seconds, milliseconds or ISO-8601)";
+        return false;
+      }
+      if (*ts < 0 || *ts >= kLatestTimestampMs) {
+        *problem = "timestamp '" + row_excerpt(text) + "' is outside 1970-01-01 .. 2199-12-31 (check its unit)";
         return false;
       }
       column.ints.push_back(*ts);

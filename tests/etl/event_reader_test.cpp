@@ -92,6 +92,30 @@ TEST_F(EventReaderTest, ChunksAndThreadsDoNotChangeTheResultOrLineNumbers) {
   EXPECT_NE(many.first_skip_reasons[0].find("big.csv:3002:3: column 'timestamp'"), std::string::npos) << many.first_skip_reasons[0];
 }
 
+TEST_F(EventReaderTest, ValuesNoIdShouldBeAreBadRowsNeverStoredSilently) {
+  std::string csv = "session_id,item_id,timestamp\ns1,ok,1704067200\n";
+  csv += std::string("s1,nul") + '\0' + "byte,1704067201\n";
+  csv += "s1,bad\xff\xfeutf8,1704067202\n";
+  csv += "s1," + std::string(70000, 'x') + ",1704067203\n";
+  csv += "s1,future,100000000000000\n";  // year 5138 as milliseconds
+  csv += "s1,past,-5\n";
+  csv += "s1,caf\xc3\xa9,1704067204\n";  // valid UTF-8 stays
+  auto p = write("hostile.csv", csv);
+  InputSpec spec = spec3();
+  spec.on_bad_row = BadRowPolicy::kSkip;
+  ReadStats stats;
+  Frame f = read_all(p.string(), spec, stats);
+  EXPECT_EQ(f.at("item_id").strings, (std::vector<std::string>{"ok", "caf\xc3\xa9"}));
+  ASSERT_EQ(stats.rows_skipped, 5);
+  const auto& why = stats.first_skip_reasons;
+  EXPECT_NE(why[0].find("hostile.csv:3:2: column 'item_id': a NUL byte in the value"), std::string::npos) << why[0];
+  EXPECT_NE(why[1].find("hostile.csv:4:2: column 'item_id': the value is not valid UTF-8"), std::string::npos) << why[1];
+  EXPECT_NE(why[2].find("hostile.csv:5:2: column 'item_id': a value of 70000 bytes (the limit is 65536)"), std::string::npos) << why[2];
+  EXPECT_NE(why[3].find("hostile.csv:6:3: column 'timestamp': timestamp '100000000000000' is outside 1970-01-01 .. 2199-12-31"),
+            std::string::npos) << why[3];
+  EXPECT_NE(why[4].find("hostile.csv:7:3: column 'timestamp': timestamp '-5' is outside"), std::string::npos) << why[4];
+}
+
 TEST_F(EventReaderTest, StrictModeNamesFileLineColumnAndRow) {
   auto bad = write("bad.csv", "session_id,item_id,timestamp\ns1,a,100\ns1,b,not-a-time\n");
   std::string msg = error_of(bad.string(), spec3());
