@@ -4,8 +4,8 @@
     run_readme_blocks.py --seqrec build/seqrec --source . README.md configs/etl/README.md
 
 Blocks are fenced with ```sh, ```bash or ```console; other fences (```text, ```json, ...) are not commands.
-Each file's blocks run in order in one fresh folder (holding links to the repository's configs/, data/, bench/,
-scripts/ and build/), with `seqrec` on PATH, under `bash -euo pipefail`; each block must exit 0.
+Each file's blocks run in order in one fresh folder (holding links to the repository's configs/, bench/, scripts/
+and build/; not data/, which the blocks write as their own output), with `seqrec` on PATH, under `bash -euo pipefail`; each block must exit 0.
 In a ```console block, lines starting with "$ " are commands and the lines after each one are the shape of its
 output: every line must match, where "..." inside a line matches any text and a line holding only "..." matches
 any number of lines.
@@ -140,7 +140,8 @@ class Runner:
         bin_dir = os.path.join(work, ".bin")
         os.makedirs(bin_dir)
         os.symlink(self.seqrec, os.path.join(bin_dir, "seqrec"))
-        for name in ("configs", "data", "bench", "scripts", "build"):
+        # Not data/: the README's blocks write their own `data` folder, which must never land in the repository.
+        for name in ("configs", "bench", "scripts", "build"):
             if os.path.exists(os.path.join(self.source, name)):
                 os.symlink(os.path.join(self.source, name), os.path.join(work, name))
         return self.environment(bin_dir)
