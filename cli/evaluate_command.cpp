@@ -8,6 +8,7 @@
 #include "seqrec/common/io.h"
 #include "seqrec/common/runtime.h"
 #include "seqrec/metrics/evaluator.h"
+#include "seqrec/metrics/task_metrics.h"
 #include "seqrec/model/baseline.h"
 #include "seqrec/model/ensemble.h"
 #include "seqrec/model/session_knn.h"
@@ -89,12 +90,12 @@ metrics::EvaluatorOptions evaluator_options(const EvaluateFlags& f, const schema
 class EvaluationData {
  public:
   EvaluationData(const EvaluateFlags& f, c10::Device device)
-      : f_(f), dir_(f.data), device_(device), schema_(schema::Schema::load(dir_ / "schema.json")),
+      : f_(f), dir_(f.data), device_(device), schema_(schema::Schema::load_folder(dir_)),
         sessions_(schema::read_sessions(dir_ / "sessions" / f.split)) {}
 
   const schema::Schema& schema() const { return schema_; }
   const schema::SessionTable& sessions() const { return sessions_; }
-  std::filesystem::path schema_path() const { return dir_ / "schema.json"; }
+  std::filesystem::path schema_path() const { return schema::Schema::folder_schema_path(dir_); }
   int64_t num_items() const { return schema_.item_column().cardinality; }
   int64_t first_item_id() const { return schema_.item_column().first_value_id; }
 
@@ -129,7 +130,6 @@ std::vector<metrics::EvaluationResult> evaluate_model(const EvaluateFlags& f, Ev
   const auto fingerprint = data.schema().fingerprint();
   artifacts::check_schema_matches(loaded.meta, fingerprint, checkpoint, data.schema_path());
   options.max_length = loaded.meta.model.max_length;
-  metrics::Evaluator evaluator(options);
   std::vector<std::shared_ptr<model::SessionModel>> members{loaded.model};
   for (const auto& run : f.ensemble) {
     const auto member_checkpoint = std::filesystem::path(run) / "checkpoint.pt";
@@ -138,9 +138,17 @@ std::vector<metrics::EvaluationResult> evaluate_model(const EvaluateFlags& f, Ev
     model::check_ensemble_member(*loaded.model, *member.model, "--ensemble " + member_checkpoint.string());
     members.push_back(member.model);
   }
-  auto scores = [&](const model::PrefixBatch& b) { return model::ensemble_scores(members, b.items, b.lengths); };
+  model::BatchColumns columns;
+  for (const auto& m : members) columns.merge(model::BatchColumns{m->batch_columns().features, {}});
+  options.columns = columns;
+  metrics::Evaluator evaluator(options);
+  auto scores = [&](const model::PrefixBatch& b) { return model::ensemble_scores(members, b); };
   const std::string name = model::to_string(loaded.model->config().architecture) + (members.size() > 1 ? "x" + std::to_string(members.size()) : "");
   std::vector<metrics::EvaluationResult> results{evaluator.evaluate(data.sessions(), scores, name)};
+  // The first model's session tasks (an ensemble averages next-item scores only).
+  results.front().task_metrics = metrics::evaluate_session_tasks(
+      data.sessions(), metrics::session_tasks(loaded.model->config()),
+      [&](const model::PrefixBatch& b) { return loaded.model->task_outputs(b); }, options);
   if (f.hybrid_sknn >= 0) {
     auto knn = data.session_knn(true);
     results.push_back(evaluator.evaluate(

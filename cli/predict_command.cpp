@@ -18,7 +18,7 @@ struct PredictFlags {
   std::string session_col, item_col, timestamp_col;
   std::vector<std::string> ensemble;
   int64_t top_k = 10;
-  bool exclude_seen = false;
+  bool exclude_seen = false, task_outputs = false;
   double hybrid_sknn = -1.0;
   model::SessionKnnOptions knn;
   RuntimeFlags runtime;
@@ -44,6 +44,8 @@ void add_predict_command(CLI::App& app) {
   cmd->add_option("--format", f->format, "csv or json")->capture_default_str();
   cmd->add_option("--top-k,-k", f->top_k, "recommendations per session")->capture_default_str();
   cmd->add_flag("--exclude-seen", f->exclude_seen, "never recommend an item the session already holds");
+  cmd->add_flag("--task-outputs", f->task_outputs,
+                "also write the model's session-task outputs (a probability per binary task, a value per regression)");
   cmd->add_option("--session-col", f->session_col, "the file's name for the session column (else the workflow's, or session_id)");
   cmd->add_option("--item-col", f->item_col, "the file's name for the item column (else the workflow's, or item_id)");
   cmd->add_option("--timestamp-col", f->timestamp_col, "the file's name for the timestamp column (else the workflow's, or timestamp)");
@@ -67,7 +69,7 @@ void add_predict_command(CLI::App& app) {
     const std::filesystem::path checkpoint = f->checkpoint.empty() ? std::filesystem::path(f->run) / "checkpoint.pt" : std::filesystem::path(f->checkpoint);
     auto predictor = from_bundle ? serve::Predictor::load_bundle(f->bundle, device) : serve::Predictor::load(f->data, checkpoint, device);
     if (!f->ensemble.empty()) {
-      const auto schema = std::filesystem::path(f->data) / "schema.json";
+      const auto schema = schema::Schema::folder_schema_path(f->data);
       const auto fingerprint = schema::Schema::load(schema).fingerprint();  // read once for all members
       for (const auto& run : f->ensemble)
         predictor.add_ensemble_member(std::filesystem::path(run) / "checkpoint.pt", fingerprint, schema);
@@ -79,18 +81,35 @@ void add_predict_command(CLI::App& app) {
     // columns also under session_id/item_id/timestamp or the names the flags give), read by the ETL's reader.
     const auto& workflow = predictor.workflow();
     etl::ReadStats stats;
-    auto sessions = workflow.transform_file(f->input, workflow.request_input({f->session_col, f->item_col, f->timestamp_col}), stats);
-    auto recommendations = predictor.predict(sessions, std::vector<serve::PredictOptions>(sessions.size(), {f->top_k, f->exclude_seen}));
+    auto sessions = workflow.transform_file(f->input, predictor.request_input({f->session_col, f->item_col, f->timestamp_col}), stats);
+    SEQREC_CHECK(!f->task_outputs || !predictor.model_config().tasks.empty(),
+                 "--task-outputs: the model has no session tasks (give it \"tasks\" in its model config)");
+    auto recommendations = predictor.predict(
+        sessions, std::vector<serve::PredictOptions>(sessions.size(), {f->top_k, f->exclude_seen, f->task_outputs}));
 
     std::ostringstream out;
     if (f->format == "csv") {
-      out << "session_id,rank,item_id,score\n";
+      // Task outputs are per session: repeated on each of its rows, one column per task target.
+      out << "session_id,rank,item_id,score";
+      if (f->task_outputs)
+        for (const auto& t : predictor.model_config().tasks) out << ',' << csv_field(t.target);
+      out << '\n';
       for (const auto& r : recommendations)
-        for (size_t j = 0; j < r.items.size(); ++j)
-          out << csv_field(r.session_id) << ',' << (j + 1) << ',' << csv_field(r.items[j]) << ',' << r.scores[j] << '\n';
+        for (size_t j = 0; j < r.items.size(); ++j) {
+          out << csv_field(r.session_id) << ',' << (j + 1) << ',' << csv_field(r.items[j]) << ',' << r.scores[j];
+          for (const auto& [target, value] : r.task_outputs) out << ',' << value;
+          out << '\n';
+        }
     } else {
       nlohmann::json j = nlohmann::json::array();
-      for (const auto& r : recommendations) j.push_back({{"session_id", r.session_id}, {"item_ids", r.items}, {"scores", r.scores}});
+      for (const auto& r : recommendations) {
+        nlohmann::json line{{"session_id", r.session_id}, {"item_ids", r.items}, {"scores", r.scores}};
+        if (f->task_outputs) {
+          line["tasks"] = nlohmann::json::object();
+          for (const auto& [target, value] : r.task_outputs) line["tasks"][target] = value;
+        }
+        j.push_back(line);
+      }
       out << j.dump(2) << '\n';
     }
     if (f->out == "-")

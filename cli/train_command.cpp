@@ -9,6 +9,7 @@
 #include "seqrec/common/error.h"
 #include "seqrec/common/io.h"
 #include "seqrec/common/runtime.h"
+#include "seqrec/model/schema_features.h"
 #include "seqrec/schema/session_dataset.h"
 #include "seqrec/schema/schema.h"
 #include "seqrec/train/time_windows.h"
@@ -25,6 +26,7 @@ struct Resolved {
 
 struct TrainFlags {
   std::string data, run, config_file, ks = "10,20", window_eval_split = "valid";
+  std::string features = "auto";  // --features: auto, none or a column list (model::features_from_schema)
   std::string model_config_file;  // --model-config: a model config (JSON or YAML) over the defaults and --train-config
   bool resume = false, time_windows = false, dump_config = false;
   int64_t max_windows = 0;
@@ -109,6 +111,10 @@ void add_train_flags(CLI::App& cmd, TrainFlags& f) {
   cmd.add_option("--model-config", f.model_config_file,
                   "model config file, JSON or YAML (.yaml/.yml), e.g. configs/models/bert_mlm.yaml; flags override it");
   cmd.add_flag("--resume", f.resume, "continue the run from <run>/last.pt");
+  cmd.add_option("--features", f.features,
+                 "side features from the data's schema: auto (the model config's, else every categorical and continuous "
+                 "list or session column), none (item ids only), or a comma-separated list of columns")
+      ->capture_default_str()->group("Model");
   cmd.add_flag("--dump-config", f.dump_config, "print the resolved configuration as JSON and exit");
   add_choice_flag(&cmd, f, "--architecture", "Model", &Resolved::model, &model::ModelConfig::architecture,
                   model::architecture_choices(), "model body: gpt2, bert, albert, electra, xlnet, transfo_xl, gru, lstm or sasrec");
@@ -170,6 +176,7 @@ Resolved resolve_with_schema(TrainFlags& f, const schema::Schema& schema) {
   r.model.num_items = item.cardinality;
   r.model.first_item_id = item.first_value_id;
   if (!r.max_length_given && item.max_length > 0) r.model.max_length = item.max_length;
+  for (const auto& note : model::features_from_schema(r.model, schema, f.features)) std::fprintf(stderr, "[train] note: %s\n", note.c_str());
   return r;
 }
 
@@ -202,6 +209,9 @@ void train_on_splits(const TrainFlags& f, const Resolved& r, const schema::Schem
   auto valid = schema::read_sessions(data / "sessions" / "valid");
   std::fprintf(stderr, "[train] %lld train and %lld valid sessions, %lld item ids\n", static_cast<long long>(train.size()),
                static_cast<long long>(valid.size()), static_cast<long long>(r.model.num_items));
+  std::string features;
+  for (const auto& feature : r.model.input.features) features += (features.empty() ? "" : ", ") + feature.name;
+  std::fprintf(stderr, "[train] side features: %s\n", features.empty() ? "none (item ids only)" : features.c_str());
   train::install_stop_signal_handlers();
   auto result = trainer.fit(train, valid, f.run, schema.fingerprint(), f.resume);
   if (result.interrupted_by != 0) {
@@ -220,7 +230,7 @@ void train_on_splits(const TrainFlags& f, const Resolved& r, const schema::Schem
 
 void run_train(TrainFlags& f) {
   set_threads(f.runtime.threads);
-  const auto schema = schema::Schema::load(std::filesystem::path(f.data) / "schema.json");
+  const auto schema = schema::Schema::load_folder(f.data);
   const Resolved r = resolve_with_schema(f, schema);
   train::Trainer trainer(r.model, r.train);  // validates every option before any data is read, --dump-config too
   if (f.dump_config) {

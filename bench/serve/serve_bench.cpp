@@ -219,7 +219,7 @@ int run_in_process(const InProcessFlags& f) {
     const double scores_ms = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
     if (auto* sequence = dynamic_cast<seqrec::model::SequenceModelImpl*>(&model)) {
       start = Clock::now();
-      sequence->next_item_hidden(batch.items, batch.lengths);
+      sequence->next_item_hidden(batch);
       body.push_back(std::chrono::duration<double, std::milli>(Clock::now() - start).count());
     }
     if (rep < 20) continue;  // warm-up

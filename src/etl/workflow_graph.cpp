@@ -167,6 +167,19 @@ std::set<std::string> Workflow::trace_columns(std::vector<std::string>& problems
   return have;
 }
 
+std::set<std::string> Workflow::raw_inputs_of(const std::vector<std::string>& outputs) const {
+  std::set<std::string> needed(outputs.begin(), outputs.end());
+  for (auto op = steps_.rbegin(); op != steps_.rend(); ++op) {
+    const auto made = (*op)->outputs();
+    if (std::any_of(made.begin(), made.end(), [&](const std::string& c) { return needed.count(c) > 0; }))
+      for (const auto& in : (*op)->inputs()) needed.insert(in);
+  }
+  std::set<std::string> raw;
+  for (const auto& c : input_.columns)
+    if (needed.count(c.name)) raw.insert(c.name);
+  return raw;
+}
+
 void Workflow::read_output(const json& out, const std::set<std::string>& have, std::vector<std::string>& problems) {
   out_session_ = out.value("session_id", group_key_);
   out_item_ = out.value("item", std::string());

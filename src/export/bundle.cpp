@@ -79,7 +79,7 @@ BundleManifest export_bundle(const fs::path& data_dir, const fs::path& checkpoin
   SEQREC_CHECK(!options.model_name.empty() && options.model_name.find('/') == std::string::npos,
                "--model-name must be non-empty and contain no '/', got '", options.model_name, "'");
   const fs::path workflow_dir = data_dir / "workflow";
-  const fs::path schema_path = data_dir / "schema.json";
+  const fs::path schema_path = schema::Schema::folder_schema_path(data_dir);
   require_exists(workflow_dir / "workflow.json", "fitted workflow (run seqrec etl first)");
   auto schema = schema::Schema::load(schema_path);
   const auto device = c10::Device(c10::kCPU);

@@ -30,7 +30,7 @@ nlohmann::json EvaluationResult::to_json() const {
   nlohmann::json m(metrics);
   return {{"name", name},       {"protocol", protocol},     {"sampled", sampled},
           {"predictions", predictions}, {"unscorable_targets", unscorable_targets},
-          {"seconds", seconds}, {"metrics", m}};
+          {"seconds", seconds}, {"metrics", m}, {"task_metrics", nlohmann::json(task_metrics)}};
 }
 
 Evaluator::Evaluator(EvaluatorOptions options) : options_(std::move(options)) {
@@ -77,11 +77,12 @@ std::vector<Prediction> list_predictions(const schema::SessionTable& sessions, c
 }
 
 model::PrefixBatch make_prediction_batch(const schema::SessionTable& sessions, const std::vector<Prediction>& predictions,
-                                         int64_t max_length, c10::Device device) {
+                                         int64_t max_length, c10::Device device, const model::BatchColumns& columns) {
   const int64_t B = static_cast<int64_t>(predictions.size());
   int64_t L = 1;
   for (const auto& p : predictions) L = std::max(L, std::min(max_length, p.target));
   std::vector<int64_t> items(B * L, 0), lengths(B), targets(B);
+  std::vector<model::SessionSlice> slices(B);
   for (int64_t b = 0; b < B; ++b) {
     const int64_t* s = sessions.items_of(predictions[b].row);
     const int64_t end = predictions[b].target;
@@ -89,11 +90,14 @@ model::PrefixBatch make_prediction_batch(const schema::SessionTable& sessions, c
     std::copy(s + end - keep, s + end, items.begin() + b * L);
     lengths[b] = keep;
     targets[b] = s[end];
+    slices[b] = {predictions[b].row, end - keep, end};
   }
   auto to = [&](std::vector<int64_t>& v, std::vector<int64_t> shape) {
     return torch::from_blob(v.data(), shape, torch::kLong).to(device, /*non_blocking=*/false, /*copy=*/true);
   };
-  return {to(items, {B, L}), to(lengths, {B}), to(targets, {B})};
+  model::PrefixBatch batch{to(items, {B, L}), to(lengths, {B}), to(targets, {B}), {}};
+  model::add_side_columns(sessions, slices, L, columns, device, batch.features, nullptr);
+  return batch;
 }
 
 namespace {
@@ -176,7 +180,7 @@ EvaluationResult Evaluator::evaluate(const schema::SessionTable& sessions, const
   for (size_t start_index = 0; start_index < predictions.size(); start_index += options_.batch_size) {
     const size_t end_index = std::min(predictions.size(), start_index + static_cast<size_t>(options_.batch_size));
     std::vector<Prediction> chunk(predictions.begin() + start_index, predictions.begin() + end_index);
-    auto batch = make_prediction_batch(sessions, chunk, options_.max_length, options_.device);
+    auto batch = make_prediction_batch(sessions, chunk, options_.max_length, options_.device, options_.columns);
     auto scores = scorer(batch);
     SEQREC_ASSERT(scores.dim() == 2 && scores.size(0) == static_cast<int64_t>(chunk.size()), "scorer returned ", scores.sizes());
     if (options_.exclude_seen) scores = without_seen(scores, sessions, chunk);
@@ -225,6 +229,15 @@ std::string format_results_table(const std::vector<EvaluationResult>& results) {
     }
     std::snprintf(buf, sizeof buf, "  %7.1f\n", r.seconds);
     out += buf;
+  }
+  for (const auto& r : results) {
+    if (r.task_metrics.empty()) continue;
+    out += "session tasks of " + r.name + " (whole sessions):";
+    for (const auto& [metric, value] : r.task_metrics) {
+      std::snprintf(buf, sizeof buf, " %s %.4f", metric.c_str(), value);
+      out += buf;
+    }
+    out += "\n";
   }
   return out;
 }

@@ -8,13 +8,12 @@
 
 namespace seqrec::model {
 
-at::Tensor ensemble_scores(const std::vector<std::shared_ptr<SessionModel>>& members, const at::Tensor& items,
-                           const at::Tensor& lengths) {
+at::Tensor ensemble_scores(const std::vector<std::shared_ptr<SessionModel>>& members, const PrefixBatch& batch) {
   SEQREC_CHECK(!members.empty(), "an ensemble needs at least one model");
-  if (members.size() == 1) return members[0]->next_item_scores(items, lengths);
+  if (members.size() == 1) return members[0]->next_item_scores(batch);
   // log mean p = logsumexp over members of log p - log M: no underflow for items every member finds unlikely.
   std::vector<at::Tensor> log_probs;
-  for (const auto& m : members) log_probs.push_back(at::log_softmax(m->next_item_scores(items, lengths), 1));
+  for (const auto& m : members) log_probs.push_back(at::log_softmax(m->next_item_scores(batch), 1));
   return at::logsumexp(at::stack(log_probs), 0) - std::log(static_cast<double>(members.size()));
 }
 

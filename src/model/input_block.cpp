@@ -80,6 +80,8 @@ torch::Tensor InputBlockImpl::forward(const torch::Tensor& items, const torch::T
                  "', which the batch does not carry; check the data's schema.json");
     auto values = it->second;
     if (f.session_level || values.dim() == 1) values = values.view({-1, 1}).expand({items.size(0), items.size(1)});
+    if (values.size(1) < items.size(1))
+      values = torch::constant_pad_nd(values, {0, items.size(1) - values.size(1)}, 0);
     SEQREC_CHECK(values.size(1) == items.size(1), "feature '", f.name, "' has ", values.size(1), " positions, items have ",
                  items.size(1));
     auto v = f.type == FeatureType::kCategorical ? categorical[f.name]->as<torch::nn::Embedding>()->forward(values)

@@ -60,10 +60,10 @@ torch::Tensor SequenceModelImpl::item_loss(const torch::Tensor& hidden, const to
   return head->loss(rows, targets.masked_select(keep));
 }
 
-torch::Tensor SequenceModelImpl::training_loss(const torch::Tensor& items) { return training_loss(items, {}, {}); }
-
-torch::Tensor SequenceModelImpl::training_loss(const torch::Tensor& items, const FeatureMap& features,
-                                               const FeatureMap& task_targets) {
+torch::Tensor SequenceModelImpl::training_loss(const TrainingBatch& training) {
+  const auto& items = training.items;
+  const auto& features = training.features;
+  const auto& task_targets = training.task_targets;
   MaskedBatch batch;
   switch (scheme_) {
     case MaskingScheme::kClm: batch = mask_clm(items); break;
@@ -87,6 +87,9 @@ torch::Tensor SequenceModelImpl::training_loss(const torch::Tensor& items, const
       auto task = tasks[i]->as<SessionTaskHead>();
       auto it = task_targets.find(task->task().target);
       SEQREC_CHECK(it != task_targets.end(), "task target column '", task->task().target, "' is not in the batch");
+      if (task->task().type == TaskType::kBinary)
+        SEQREC_CHECK((it->second.eq(0) | it->second.eq(1)).all().item<bool>(), "binary task target '", task->task().target,
+                     "' holds a value other than 0 or 1; use a regression task or make the column 0/1 in the workflow");
       loss = loss + task->task().weight * task->loss(hidden, padding, it->second);
     }
   }
@@ -124,43 +127,52 @@ torch::Tensor SequenceModelImpl::rtd_loss(const MaskedBatch& batch, const Featur
   return loss + resolved_.masking.rtd_discriminator_weight * bce;
 }
 
-torch::Tensor SequenceModelImpl::next_item_hidden(const torch::Tensor& items, const torch::Tensor& lengths) {
+torch::Tensor SequenceModelImpl::next_item_hidden(const PrefixBatch& prefix) {
+  const auto& items = prefix.items;
+  const auto& lengths = prefix.lengths;
   if (scheme_ == MaskingScheme::kClm) {
     MaskedBatch batch;
     batch.inputs = items;
     batch.masked = torch::zeros_like(items, items.options().dtype(torch::kBool));
     const auto last = (lengths - 1).clamp_min(0);
-    auto hidden = encode(batch, {}, last);
+    auto hidden = encode(batch, prefix.features, last);
     if (hidden.size(1) == 1) return hidden.squeeze(1);  // the body computed only the last positions
     return hidden.gather(1, last.view({-1, 1, 1}).expand({hidden.size(0), 1, hidden.size(2)})).squeeze(1);
   }
+  // The appended [MASK] position has no features of its own: the input block pads them, then masks the whole vector.
   auto batch = mask_last_for_inference(items, lengths, scheme_ == MaskingScheme::kPlm);
-  auto hidden = encode(batch);
+  auto hidden = encode(batch, prefix.features);
   if (scheme_ == MaskingScheme::kPlm) return hidden.squeeze(1);
   auto position = lengths.clamp(0, items.size(1)).view({-1, 1, 1}).expand({hidden.size(0), 1, hidden.size(2)});
   return hidden.gather(1, position).squeeze(1);
 }
 
-torch::Tensor SequenceModelImpl::next_item_scores(const torch::Tensor& items, const torch::Tensor& lengths) {
-  auto scores = head->logits(next_item_hidden(items, lengths));
-  return resolved_.head.repeat_bonus != 0 ? head->add_repeat_bonus(scores, items, lengths) : scores;
+torch::Tensor SequenceModelImpl::next_item_scores(const PrefixBatch& batch) {
+  auto scores = head->logits(next_item_hidden(batch));
+  return resolved_.head.repeat_bonus != 0 ? head->add_repeat_bonus(scores, batch.items, batch.lengths) : scores;
 }
 
-std::pair<torch::Tensor, torch::Tensor> SequenceModelImpl::next_item_top_k(const torch::Tensor& items,
-                                                                           const torch::Tensor& lengths, int64_t k) {
-  auto hidden = next_item_hidden(items, lengths);
-  return resolved_.head.repeat_bonus != 0 ? head->top_k_with_repeats(hidden, items, lengths, k) : head->top_k(hidden, k);
+std::pair<torch::Tensor, torch::Tensor> SequenceModelImpl::next_item_top_k(const PrefixBatch& batch, int64_t k) {
+  auto hidden = next_item_hidden(batch);
+  return resolved_.head.repeat_bonus != 0 ? head->top_k_with_repeats(hidden, batch.items, batch.lengths, k)
+                                          : head->top_k(hidden, k);
 }
 
-std::vector<torch::Tensor> SequenceModelImpl::task_outputs(const torch::Tensor& items, const torch::Tensor& lengths,
-                                                          const FeatureMap& features) {
+std::vector<torch::Tensor> SequenceModelImpl::task_logits(const PrefixBatch& prefix) {
   std::vector<torch::Tensor> out;
   if (!tasks) return out;
   MaskedBatch batch;
-  batch.inputs = items;
-  batch.masked = torch::zeros_like(items, items.options().dtype(torch::kBool));
-  auto hidden = encode(batch, features);
+  batch.inputs = prefix.items;
+  batch.masked = torch::zeros_like(prefix.items, prefix.items.options().dtype(torch::kBool));
+  auto hidden = encode(batch, prefix.features);
   for (const auto& task : *tasks) out.push_back(task->as<SessionTaskHead>()->forward(hidden, batch.padding()));
+  return out;
+}
+
+std::vector<torch::Tensor> SequenceModelImpl::task_outputs(const PrefixBatch& batch) {
+  auto out = task_logits(batch);
+  for (size_t i = 0; i < out.size(); ++i)
+    if (resolved_.tasks[i].type == TaskType::kBinary) out[i] = torch::sigmoid(out[i]);
   return out;
 }
 

@@ -114,4 +114,16 @@ Schema Schema::load(const std::filesystem::path& path) {
   }
 }
 
+std::filesystem::path Schema::folder_schema_path(const std::filesystem::path& dir) {
+  if (!std::filesystem::exists(dir / "schema.json") && std::filesystem::exists(dir / "schema.pbtxt")) return dir / "schema.pbtxt";
+  return dir / "schema.json";
+}
+
+Schema Schema::load_folder(const std::filesystem::path& dir) {
+  const auto path = folder_schema_path(dir);
+  SEQREC_CHECK(std::filesystem::exists(path), "'", dir.string(), "' holds neither schema.json nor schema.pbtxt; give the "
+               "folder an ETL wrote (seqrec etl run --out ...)");
+  return load(path);
+}
+
 }  // namespace seqrec::schema

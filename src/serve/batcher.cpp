@@ -112,16 +112,8 @@ void DynamicBatcher::execute(const std::vector<std::shared_ptr<Job>>& jobs) {
   schema::SessionTable merged;
   std::vector<PredictOptions> per_session;
   for (const auto& job : live) {
-    const auto& t = job->sessions;
-    for (int64_t r = 0; r < t.size(); ++r) {
-      merged.session_ids.push_back(t.session_ids[r]);
-      merged.items.insert(merged.items.end(), t.items.begin() + t.offsets[r], t.items.begin() + t.offsets[r + 1]);
-      merged.timestamps.insert(merged.timestamps.end(), t.timestamps.begin() + t.offsets[r],
-                               t.timestamps.begin() + t.offsets[r + 1]);
-      merged.offsets.push_back(static_cast<int64_t>(merged.items.size()));
-      merged.days.push_back(r < static_cast<int64_t>(t.days.size()) ? t.days[r] : 0);
-      per_session.push_back(job->options);
-    }
+    merged.append(job->sessions);  // side-feature columns too
+    per_session.insert(per_session.end(), static_cast<size_t>(job->sessions.size()), job->options);
   }
   try {
     auto recommendations = predictor_->predict(merged, per_session);

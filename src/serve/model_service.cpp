@@ -105,33 +105,44 @@ json ModelService::server_metadata() const {
           {"extensions", {"binary_tensor_data", "parameters", "model_configuration", "statistics"}}};
 }
 
+std::vector<std::string> ModelService::output_names() const {
+  std::vector<std::string> names{kOutputSessionId, kOutputItemIds, kOutputScores};
+  // Session tasks as Transformers4Rec names their outputs: "<target>/binary_classification_task", "<target>/regression_task".
+  for (const auto& t : predictor_->model_config().tasks)
+    names.push_back(t.target + (t.type == model::TaskType::kBinary ? "/binary_classification_task" : "/regression_task"));
+  return names;
+}
+
 json ModelService::model_metadata() const {
+  json outputs = json::array();
+  for (const auto& name : output_names()) {
+    const bool ids = name == kOutputSessionId || name == kOutputItemIds;
+    outputs.push_back({{"name", name}, {"datatype", ids ? "BYTES" : "FP32"},
+                       {"shape", name == kOutputItemIds || name == kOutputScores ? json{-1, -1} : json{-1}}});
+  }
   json inputs = json::array();
   for (const auto& [name, datatype] : input_columns()) inputs.push_back({{"name", name}, {"datatype", datatype}, {"shape", {-1}}});
   return {{"name", options_.model_name},
           {"versions", {options_.model_version}},
           {"platform", "seqrec"},
           {"inputs", inputs},
-          {"outputs",
-           {{{"name", kOutputSessionId}, {"datatype", "BYTES"}, {"shape", {-1}}},
-            {{"name", kOutputItemIds}, {"datatype", "BYTES"}, {"shape", {-1, -1}}},
-            {{"name", kOutputScores}, {"datatype", "FP32"}, {"shape", {-1, -1}}}}}};
+          {"outputs", outputs}};
 }
 
 json ModelService::model_config() const {
   auto type_of = [](const std::string& datatype) { return datatype == "BYTES" ? std::string("TYPE_STRING") : "TYPE_" + datatype; };
   json input = json::array();
   for (const auto& [name, datatype] : input_columns()) input.push_back({{"name", name}, {"data_type", type_of(datatype)}, {"dims", {-1}}});
+  json output = json::array();
+  for (const auto& o : model_metadata().at("outputs"))
+    output.push_back({{"name", o.at("name")}, {"data_type", type_of(o.at("datatype").get<std::string>())}, {"dims", o.at("shape")}});
   const auto& b = options_.batching;
   return {{"name", options_.model_name},
           {"platform", "seqrec"},
           {"backend", "seqrec"},
           {"max_batch_size", 0},
           {"input", input},
-          {"output",
-           {{{"name", kOutputSessionId}, {"data_type", "TYPE_STRING"}, {"dims", {-1}}},
-            {{"name", kOutputItemIds}, {"data_type", "TYPE_STRING"}, {"dims", {-1, -1}}},
-            {{"name", kOutputScores}, {"data_type", "TYPE_FP32"}, {"dims", {-1, -1}}}}},
+          {"output", output},
           {"dynamic_batching",
            {{"max_queue_delay_microseconds", b.max_queue_delay_us}, {"preferred_batch_size", {b.max_batch_sessions}}}},
           {"instance_group", {{{"count", b.workers}, {"kind", predictor_->device().is_cuda() ? "KIND_GPU" : "KIND_CPU"}}}},
@@ -149,7 +160,7 @@ json ModelService::model_config() const {
 
 etl::Frame ModelService::raw_frame_from_inputs(const std::vector<InferTensor>& inputs) const {
   const auto& workflow = predictor_->workflow();
-  const etl::InputSpec request = workflow.request_input();
+  const etl::InputSpec request = predictor_->request_input();
   // Each tensor is one raw input column, under the workflow's name or its Merlin alias (session_id, ...).
   std::vector<std::pair<std::string, std::vector<std::string>>> columns;
   std::unordered_map<std::string, std::string> given_as;  // input column -> the tensor that gave it
@@ -222,17 +233,21 @@ InferResponse ModelService::infer(const InferRequest& request) {
   if (options.top_k < 1 || options.top_k > options_.max_top_k)
     throw ServeError(400, "parameter 'top_k' must be between 1 and " + std::to_string(options_.max_top_k) + ", got " +
                               std::to_string(options.top_k));
-  bool want[3] = {request.outputs.empty(), request.outputs.empty(), request.outputs.empty()};
-  bool binary[3] = {false, false, false};
-  const char* names[3] = {kOutputSessionId, kOutputItemIds, kOutputScores};
+  // Every output by default (Triton's rule), else the ones the request names.
+  const auto names = output_names();
+  std::unordered_map<std::string, bool> wanted;  // output -> binary_output
   for (const auto& o : request.outputs) {
-    int k = 0;
-    while (k < 3 && o.name != names[k]) ++k;
-    if (k == 3)
-      throw ServeError(400, "unknown output '" + o.name + "'; this model returns session_id, item_ids and item_id_scores");
-    want[k] = true;
-    binary[k] = o.binary_output;
+    if (std::find(names.begin(), names.end(), o.name) == names.end()) {
+      std::string known;
+      for (const auto& n : names) known += (known.empty() ? "" : ", ") + n;
+      throw ServeError(400, "unknown output '" + o.name + "'; this model returns " + known);
+    }
+    wanted[o.name] = o.binary_output;
   }
+  if (request.outputs.empty())
+    for (const auto& n : names) wanted[n] = false;
+  const auto& tasks = predictor_->model_config().tasks;
+  for (size_t t = 0; t < tasks.size(); ++t) options.task_outputs = options.task_outputs || wanted.count(names[3 + t]) > 0;
 
   etl::SessionTable sessions;
   try {
@@ -250,20 +265,20 @@ InferResponse ModelService::infer(const InferRequest& request) {
   int64_t k = options.top_k;
   for (const auto& r : recs) k = std::min<int64_t>(k, static_cast<int64_t>(r.items.size()));
   const int64_t s = static_cast<int64_t>(recs.size());
-  InferTensor session_ids{kOutputSessionId, "BYTES", {s}};
-  InferTensor item_ids{kOutputItemIds, "BYTES", {s, k}};
-  InferTensor scores{kOutputScores, "FP32", {s, k}};
+  std::vector<InferTensor> all{{kOutputSessionId, "BYTES", {s}}, {kOutputItemIds, "BYTES", {s, k}}, {kOutputScores, "FP32", {s, k}}};
+  for (size_t t = 0; t < tasks.size(); ++t) all.push_back({names[3 + t], "FP32", {s}});
   for (const auto& r : recs) {
-    session_ids.bytes.push_back(r.session_id);
-    item_ids.bytes.insert(item_ids.bytes.end(), r.items.begin(), r.items.begin() + k);
-    scores.floats.insert(scores.floats.end(), r.scores.begin(), r.scores.begin() + k);
+    all[0].bytes.push_back(r.session_id);
+    all[1].bytes.insert(all[1].bytes.end(), r.items.begin(), r.items.begin() + k);
+    all[2].floats.insert(all[2].floats.end(), r.scores.begin(), r.scores.begin() + k);
+    for (size_t t = 0; t < r.task_outputs.size() && t < tasks.size(); ++t) all[3 + t].floats.push_back(r.task_outputs[t].second);
   }
   InferResponse response{options_.model_name, options_.model_version, request.id, {}};
-  InferTensor* all[3] = {&session_ids, &item_ids, &scores};
-  for (int j = 0; j < 3; ++j) {
-    if (!want[j]) continue;
-    all[j]->binary_output = binary[j];
-    response.outputs.push_back(std::move(*all[j]));
+  for (auto& tensor : all) {
+    auto it = wanted.find(tensor.name);
+    if (it == wanted.end()) continue;
+    tensor.binary_output = it->second;
+    response.outputs.push_back(std::move(tensor));
   }
   metrics_.record_request_phases(result.queue_us, input_us, micros_since(output_start));
   return response;

@@ -3,6 +3,7 @@
 #include <c10/core/InferenceMode.h>
 #include <torch/types.h>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <numeric>
@@ -29,11 +30,26 @@ Predictor::Predictor(etl::Workflow workflow, std::shared_ptr<model::SessionModel
                "; they come from different ETL runs");
   model_->to(device_);
   model_->eval();
+  columns_.features = model_->batch_columns().features;
+  update_feature_inputs();
+}
+
+void Predictor::update_feature_inputs() {
+  std::vector<std::string> names;
+  for (const auto& f : columns_.features) names.push_back(f.name);
+  feature_inputs_ = workflow_.raw_inputs_of(names);
+}
+
+etl::InputSpec Predictor::request_input(const etl::RequestNames& names) const {
+  auto request = workflow_.request_input(names);
+  for (auto& column : request.columns)
+    if (feature_inputs_.count(column.name)) column.required = true;
+  return request;
 }
 
 Predictor Predictor::load(const std::filesystem::path& data_dir, const std::filesystem::path& checkpoint, c10::Device device) {
   auto workflow = etl::Workflow::load(data_dir / "workflow");
-  auto schema_path = data_dir / "schema.json";
+  auto schema_path = schema::Schema::folder_schema_path(data_dir);
   auto loaded = artifacts::load_checkpoint(checkpoint, device);
   artifacts::check_schema_matches(loaded.meta, schema::Schema::load(schema_path).fingerprint(), checkpoint, schema_path);
   return Predictor(std::move(workflow), loaded.model, device);
@@ -69,6 +85,8 @@ void Predictor::add_ensemble_member(const std::filesystem::path& checkpoint, con
   model::check_ensemble_member(*model_, *member.model, "ensemble member " + checkpoint.string());
   member.model->to(device_);
   member.model->eval();
+  columns_.merge(model::BatchColumns{member.model->batch_columns().features, {}});
+  update_feature_inputs();
   ensemble_.push_back(member.model);
 }
 
@@ -105,7 +123,7 @@ std::vector<Recommendation> Predictor::predict(const schema::SessionTable& sessi
   for (int64_t start = 0; start < sessions.size(); start += kPredictBatch) {
     std::vector<int64_t> rows(std::min(kPredictBatch, sessions.size() - start));
     std::iota(rows.begin(), rows.end(), start);
-    auto batch = model::make_prefix_batch(sessions, rows, model_->config().max_length, /*hold_out_last=*/false, device_);
+    auto batch = model::make_prefix_batch(sessions, rows, model_->config().max_length, /*hold_out_last=*/false, device_, columns_);
     // Seen items are dropped after the top-k, so a row that excludes them asks for as many more.
     int64_t kk = 1;
     std::vector<std::unordered_set<int64_t>> seen(rows.size());
@@ -118,12 +136,15 @@ std::vector<Recommendation> Predictor::predict(const schema::SessionTable& sessi
     if (knn_ || !ensemble_.empty()) {  // the whole score matrix; one plain model takes the head's faster top-k
       std::vector<std::shared_ptr<model::SessionModel>> members{model_};
       members.insert(members.end(), ensemble_.begin(), ensemble_.end());
-      auto scores = model::ensemble_scores(members, batch.items, batch.lengths);
+      auto scores = model::ensemble_scores(members, batch);
       if (knn_) scores = model::mix_with_knn(scores, knn_->distribution(batch), knn_weight_);
       std::tie(values, indices) = scores.topk(std::min(kk, model_->config().num_items - 3), 1);
     } else {
-      std::tie(values, indices) = model_->next_item_top_k(batch.items, batch.lengths, kk);
+      std::tie(values, indices) = model_->next_item_top_k(batch, kk);
     }
+    std::vector<at::Tensor> task_values;
+    if (std::any_of(rows.begin(), rows.end(), [&](int64_t r) { return per_session[r].task_outputs; }))
+      for (auto& t : model_->task_outputs(batch)) task_values.push_back(t.to(torch::kCPU, torch::kFloat).contiguous());
     values = values.to(torch::kCPU, torch::kFloat).contiguous();
     indices = indices.to(torch::kCPU, torch::kLong).contiguous();
     const float* v = values.data_ptr<float>();
@@ -140,6 +161,9 @@ std::vector<Recommendation> Predictor::predict(const schema::SessionTable& sessi
         r.items.push_back(workflow_.items().decode(ix[b * width + j]));
         r.scores.push_back(score);
       }
+      if (per_session[rows[b]].task_outputs)
+        for (size_t t = 0; t < task_values.size(); ++t)
+          r.task_outputs.emplace_back(model_->config().tasks[t].target, task_values[t].data_ptr<float>()[b]);
       out.push_back(std::move(r));
     }
   }

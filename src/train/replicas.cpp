@@ -80,12 +80,13 @@ void Replicas::run_shard(int replica) {
   try {
     StepGeneratorScope generator(mix(seed_ + mix(static_cast<uint64_t>(replica) + 1)));
     auto& model = *models_[replica];
-    auto items = model::make_training_batch(*table_, rows, model.training_sequence_length(), c10::Device(c10::kCPU));
+    auto batch = model::make_training_batch(*table_, rows, model.training_sequence_length(), c10::Device(c10::kCPU),
+                                            model.batch_columns());
     const double weight = scale_ * static_cast<double>(rows.size()) / static_cast<double>(batch_rows_);
     at::Tensor loss;
     {
       AutocastScope autocast(precision_, c10::Device(c10::kCPU));  // autocast is per thread: set in each replica's
-      loss = model.training_loss(items) * weight;
+      loss = model.training_loss(batch) * weight;
     }
     loss.backward();
     losses_[replica] = loss.item<double>();

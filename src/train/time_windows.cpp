@@ -42,8 +42,10 @@ TimeWindowsResult run_time_windows(const std::filesystem::path& data_dir, const 
   SEQREC_CHECK(windows.size() >= 2, "the time-window protocol needs at least 2 window folders (day-0001, day-0002, ...) "
                "under '", sessions_dir.string(), "', found ", windows.size(), "; run seqrec etl with time windows");
   Trainer trainer(model_config, train_options);
-  metrics::Evaluator evaluator(eval_options);
   std::shared_ptr<model::SessionModel> model = model::make_model(model_config);
+  auto eval_with_features = eval_options;
+  eval_with_features.columns = model->batch_columns();
+  metrics::Evaluator evaluator(eval_with_features);
   TimeWindowsResult result;
   size_t count = windows.size() - 1;
   if (window_options.max_windows > 0) count = std::min<size_t>(count, window_options.max_windows);
@@ -56,7 +58,7 @@ TimeWindowsResult run_time_windows(const std::filesystem::path& data_dir, const 
     model->eval();
     auto next = schema::read_sessions(sessions_dir / windows[t + 1] / window_options.eval_split);
     WindowResult w{windows[t], windows[t + 1], {}, fitted.seconds};
-    w.evaluation = evaluator.evaluate(next, [&](const model::PrefixBatch& b) { return model->next_item_scores(b.items, b.lengths); },
+    w.evaluation = evaluator.evaluate(next, [&](const model::PrefixBatch& b) { return model->next_item_scores(b); },
                                       windows[t + 1]);
     result.windows.push_back(std::move(w));
   }

@@ -25,6 +25,7 @@
 #include "seqrec/common/progress.h"
 #include "seqrec/common/runtime.h"
 #include "seqrec/metrics/evaluator.h"
+#include "seqrec/metrics/task_metrics.h"
 #include "seqrec/model/batch.h"
 #include "seqrec/model/session_model.h"
 #include "seqrec/export/checkpoint.h"
@@ -169,6 +170,18 @@ std::vector<std::string> TrainOptions::problems() const {
   if (weight_decay < 0) p.push_back("weight_decay (--weight-decay) must be >= 0");
   if (warmup_steps < 0) p.push_back("warmup_steps (--warmup-steps) must be >= 0");
   if (clip_grad_norm < 0) p.push_back("clip_grad_norm (--clip-grad-norm) must be >= 0 (0 = off)");
+  {
+    // Known before any data is read: the metric's name and its cut-off among the ks.
+    const auto at = select_metric.find('@');
+    const std::string metric = select_metric.substr(0, at);
+    const bool known = metric == "ndcg" || metric == "recall" || metric == "mrr" || metric == "map" || metric == "precision";
+    bool k_listed = false;
+    if (at != std::string::npos)
+      for (int64_t k : ks) k_listed = k_listed || select_metric.substr(at + 1) == std::to_string(k);
+    if (!known || !k_listed)
+      p.push_back("select_metric (--select-metric) '" + select_metric + "' is not computed; use ndcg@K, recall@K, mrr@K, "
+                  "map@K or precision@K with K among ks (--k)");
+  }
   if (eval_every < 0 || log_every < 0 || checkpoint_every < 0 || patience < 0)
     p.push_back("eval_every, log_every, checkpoint_every and patience (--eval-every, ...) must be >= 0");
   if (ks.empty()) p.push_back("ks (--ks) needs at least one value");
@@ -350,6 +363,7 @@ class FitRun {
     eval.exclude_seen = o_.valid_exclude_seen;
     eval.device = device_;
     eval.first_item_id = config_.first_item_id;
+    eval.columns = model_->batch_columns();
     evaluator_.emplace(eval);
     clock_.emplace("[train]", 0, "");  // the run's time (and --max-seconds) starts here
   }
@@ -409,11 +423,12 @@ class FitRun {
           o_.seed * 1000003ULL + static_cast<uint64_t>(state_.epoch) * 1000000007ULL + static_cast<uint64_t>(micro_batch);
       return replicas_->backward(train_, batch_rows, share, micro_seed);
     }
-    auto items = model::make_training_batch(train_, batch_rows, model_->training_sequence_length(), device_);
+    auto batch = model::make_training_batch(train_, batch_rows, model_->training_sequence_length(), device_,
+                                            model_->batch_columns());
     at::Tensor loss;
     {
       AutocastScope autocast(precision_, device_);
-      loss = model_->training_loss(items) * share;
+      loss = model_->training_loss(batch) * share;
     }
     loss.backward();
     return loss.item<double>();
@@ -455,16 +470,21 @@ class FitRun {
       model_->eval();
       auto scored = evaluator_->evaluate(valid_, [&](const model::PrefixBatch& b) {
         AutocastScope autocast(precision_, device_);
-        return model_->next_item_scores(b.items, b.lengths).to(at::kFloat);
+        return model_->next_item_scores(b).to(at::kFloat);
       }, "valid");
+      scored.task_metrics = metrics::evaluate_session_tasks(valid_, metrics::session_tasks(model_->config()), [&](const model::PrefixBatch& b) {
+        AutocastScope autocast(precision_, device_);
+        return model_->task_outputs(b);
+      }, evaluator_->options());
       model_->train();
       auto it = scored.metrics.find(o_.select_metric);
-      SEQREC_CHECK(it != scored.metrics.end(), "--select-metric '", o_.select_metric,
+      SEQREC_ASSERT(it != scored.metrics.end(), "--select-metric '", o_.select_metric,
                    "' is not computed; use ndcg@K, recall@K, mrr@K, map@K or precision@K with K among --k");
       selected = it->second;
       entry["metrics"] = scored.metrics;
+      if (!scored.task_metrics.empty()) entry["task_metrics"] = scored.task_metrics;
       entry["protocol"] = scored.protocol;
-      std::fprintf(stderr, "[valid] step %lld%s\n", static_cast<long long>(state_.step), format_metrics(scored.metrics).c_str());
+      std::fprintf(stderr, "[valid] step %lld%s\n", static_cast<long long>(state_.step), (format_metrics(scored.metrics) + format_metrics(scored.task_metrics)).c_str());
     } else {
       // Without a valid split the lowest recent training loss is kept.
       selected = state_.eval_window_steps > 0 ? -state_.eval_window_loss / state_.eval_window_steps

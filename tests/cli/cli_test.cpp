@@ -266,8 +266,9 @@ TEST_F(CliTest, EveryTrainFlagIsTheKebabCaseTwinOfAConfigKey) {
   auto dumped = test::run_cli("train --data " + q(path("data")) + " --run " + q(path("run2")) + " --dump-config");
   ASSERT_EQ(dumped.exit_code, 0) << dumped.output;
   const auto config = nlohmann::json::parse(dumped.output.substr(dumped.output.find('{')));
-  // Flags that are not options of the model or the training: where the data and run are, how the command runs.
-  const std::set<std::string> not_config = {"help", "data", "run", "train-config", "model-config", "resume", "dump-config",
+  // Flags that are not options of the model or the training: where the data and run are, how the command runs, and
+  // --features, which picks schema columns that become model.input.features entries.
+  const std::set<std::string> not_config = {"help", "data", "run", "train-config", "model-config", "resume", "dump-config", "features",
                                             "time-windows", "window-eval-split", "max-windows", "threads", "device"};
   std::istringstream lines(help.output);
   std::string line;

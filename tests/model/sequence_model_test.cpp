@@ -289,12 +289,12 @@ TEST_F(SequenceModelTest, SessionTaskLossesAddWithTheirWeights) {
   model->eval();
   auto items = torch::tensor({{3, 4, 5}, {6, 7, 0}}, torch::kLong);
   auto targets = torch::tensor({1.0f, -1.0f});
-  auto loss = model->training_loss(items, {}, {{"revenue", targets}});
+  auto loss = model->training_loss(TrainingBatch{items, {}, {{"revenue", targets}}});
   // Under clm the model sees items[:, :-1]; the task reads the last real position of that input.
-  auto outputs = model->task_outputs(items.slice(1, 0, 2), torch::tensor({2, 1}));
+  auto outputs = model->task_outputs(PrefixBatch{items.slice(1, 0, 2), torch::tensor({2, 1}), {}, {}});
   ASSERT_EQ(outputs.size(), 1u);
   EXPECT_NEAR(loss.item<double>(), 2.0 * (outputs[0] - targets).pow(2).mean().item<double>(), 1e-5);
-  EXPECT_THROW(model->training_loss(items, {}, {}), InvalidInput);
+  EXPECT_THROW(model->training_loss(TrainingBatch{items, {}, {}}), InvalidInput);
 }
 
 }  // namespace seqrec::model

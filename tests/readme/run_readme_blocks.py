@@ -5,7 +5,7 @@
 
 Blocks are fenced with ```sh, ```bash or ```console; other fences (```text, ```json, ...) are not commands.
 Each file's blocks run in order in one fresh folder (holding links to the repository's configs/, bench/, scripts/
-and build/; not data/, which the blocks write as their own output), with `seqrec` on PATH, under `bash -euo pipefail`; each block must exit 0.
+and build/; of data/ only the shipped dataset, linked inside a data/ the blocks write as their own output), with `seqrec` on PATH, under `bash -euo pipefail`; each block must exit 0.
 In a ```console block, lines starting with "$ " are commands and the lines after each one are the shape of its
 output: every line must match, where "..." inside a line matches any text and a line holding only "..." matches
 any number of lines.
@@ -144,6 +144,11 @@ class Runner:
         for name in ("configs", "bench", "scripts", "build"):
             if os.path.exists(os.path.join(self.source, name)):
                 os.symlink(os.path.join(self.source, name), os.path.join(work, name))
+        # Only the shipped dataset itself, read-only by every block, is linked inside a data/ of the work folder's own.
+        shipped = os.path.join(self.source, "data", "uci-eshop-clickstream-2008")
+        if os.path.isdir(shipped):
+            os.makedirs(os.path.join(work, "data"))
+            os.symlink(shipped, os.path.join(work, "data", "uci-eshop-clickstream-2008"))
         return self.environment(bin_dir)
 
     def shell(self, command, work, env, timeout=900):

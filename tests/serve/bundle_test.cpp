@@ -127,7 +127,7 @@ TEST_F(BundleTest, EnsembleBundleAveragesItsModelsAsProbabilities) {
   auto a = first_model->next_item_scores(batch.items, batch.lengths);
   auto b = second->next_item_scores(batch.items, batch.lengths);
   auto mean = ((torch::softmax(a, 1) + torch::softmax(b, 1)) / 2).log();
-  auto averaged = model::ensemble_scores({first_model, second}, batch.items, batch.lengths);
+  auto averaged = model::ensemble_scores({first_model, second}, batch);
   EXPECT_TRUE(torch::allclose(averaged.slice(1, 3), mean.slice(1, 3), 1e-5, 1e-6));
   EXPECT_TRUE(torch::isinf(averaged.slice(1, 0, 3)).all().item<bool>());
   model::SessionKnn knn(schema::read_sessions(path("data/sessions/train")), meta.model.num_items, meta.model.first_item_id, cpu);

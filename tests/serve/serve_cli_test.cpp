@@ -1,10 +1,6 @@
 // `seqrec serve` as a user starts it: every flag the README names, every endpoint it lists, answered over loopback,
 // and SIGTERM finishing cleanly.
-#include <arpa/inet.h>
 #include <httplib.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <chrono>
 #include <thread>
@@ -16,21 +12,7 @@ namespace seqrec::serve::test {
 
 using nlohmann::json;
 
-namespace {
-int free_port() {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  address.sin_port = 0;
-  bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address);
-  socklen_t length = sizeof address;
-  getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
-  const int port = ntohs(address.sin_port);
-  close(fd);
-  return port;
-}
-}  // namespace
+using seqrec::test::free_port;
 
 class ServeCliTest : public ServeTest {};
 

@@ -60,8 +60,8 @@ std::vector<torch::Tensor> reference_grads(model::SessionModel& main, const sche
   for (int s = 0; s < shards; ++s) {
     std::vector<int64_t> shard;
     for (size_t i = s; i < rows.size(); i += shards) shard.push_back(rows[i]);
-    auto items = model::make_training_batch(table, shard, copy->training_sequence_length(), c10::Device(c10::kCPU));
-    total = total + copy->training_loss(items) * (static_cast<double>(shard.size()) / rows.size());
+    auto batch = model::make_training_batch(table, shard, copy->training_sequence_length(), c10::Device(c10::kCPU));
+    total = total + copy->training_loss(batch) * (static_cast<double>(shard.size()) / rows.size());
   }
   total.backward();
   *loss_out = total.item<double>();

@@ -327,7 +327,7 @@ TEST_F(TrainerTest, ReportAndMetricsLogNameTheirCurves) {
 
 TEST_F(TrainerTest, OptionsComeFromJsonAndUnknownKeysAreNamed) {
   TrainOptions o;
-  o.update_from_json(nlohmann::json{{"learning_rate", 0.5}, {"schedule", "cosine"}, {"ks", {5}}}, "c.json");
+  o.update_from_json(nlohmann::json{{"learning_rate", 0.5}, {"schedule", "cosine"}, {"ks", {5}}, {"select_metric", "ndcg@5"}}, "c.json");
   EXPECT_DOUBLE_EQ(o.learning_rate, 0.5);
   EXPECT_EQ(o.schedule, Schedule::kCosine);
   EXPECT_EQ(o.ks, std::vector<int64_t>{5});
@@ -350,6 +350,12 @@ TEST_F(TrainerTest, OptionsComeFromJsonAndUnknownKeysAreNamed) {
   auto p = o.problems();
   ASSERT_EQ(p.size(), 1u);
   EXPECT_NE(p[0].find("accumulation_steps (--accumulation-steps) must be >= 1"), std::string::npos);
+  // The metric that picks the checkpoint must be one the evaluation computes: known before any data is read.
+  o.accumulation_steps = 1;
+  o.select_metric = "ndcg@20";
+  p = o.problems();
+  ASSERT_EQ(p.size(), 1u);
+  EXPECT_NE(p[0].find("select_metric (--select-metric) 'ndcg@20' is not computed"), std::string::npos) << p[0];
 }
 
 TEST_F(TrainerTest, TimeWindowsTrainOnEachDayAndEvaluateOnTheNext) {

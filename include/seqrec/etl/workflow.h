@@ -173,6 +173,8 @@ class Workflow {
   /// The online path for a file of raw events in the input layout (CSV/TSV/JSON Lines, gzip), read by the ETL's
   /// own reader with `request` (request_input()); bad rows are errors or counted as the workflow's on_bad_row says.
   SessionTable transform_file(const std::string& path, const InputSpec& request, ReadStats& stats) const;
+  /// The raw input columns the output columns `outputs` are made from (followed back through the steps).
+  std::set<std::string> raw_inputs_of(const std::vector<std::string>& outputs) const;
   /// Builds raw input from text values, parsed exactly as files are: {"session_id": [...], "item_id": [...]}.
   Frame raw_frame(const std::vector<std::pair<std::string, std::vector<std::string>>>& columns) const;
   /// The final frame of a transform, before it becomes a SessionTable (for tests and export).

@@ -44,6 +44,9 @@ struct EvaluatorOptions {
   c10::Device device = c10::Device(c10::kCPU);
   /// The schema's first item id (schema::ColumnSchema::first_value_id): lower ids are never ranked nor drawn.
   int64_t first_item_id = schema::kDefaultFirstValueId;
+  /// The side features the scorer's model reads (model::SessionModel::batch_columns()); each prediction's batch
+  /// carries them for its history positions.
+  model::BatchColumns columns;
 };
 
 struct EvaluationResult {
@@ -51,6 +54,7 @@ struct EvaluationResult {
   std::string protocol;                   ///< e.g. "every-prefix, full ranking" or "last-item, 100 sampled negatives (sampled)"
   bool sampled = false;
   std::map<std::string, double> metrics;  ///< "ndcg@10" -> value; "coverage@k" (full ranking) at every k
+  std::map<std::string, double> task_metrics;  ///< session tasks: "<target>/auc", "/logloss", "/rmse", "/mae"
   int64_t predictions = 0;
   int64_t unscorable_targets = 0;  ///< targets that are padding, null or OOV: counted as misses
   double seconds = 0.0;
@@ -83,9 +87,10 @@ struct Prediction {
 };
 /// The predictions `options` makes from `sessions`, in table order.
 std::vector<Prediction> list_predictions(const schema::SessionTable& sessions, const EvaluatorOptions& options);
-/// Builds the scorer input for `predictions`: the last `max_length` history items of each, and the targets.
+/// Builds the scorer input for `predictions`: the last `max_length` history items of each (with the side features
+/// `columns` names), and the targets.
 model::PrefixBatch make_prediction_batch(const schema::SessionTable& sessions, const std::vector<Prediction>& predictions,
-                                         int64_t max_length, c10::Device device);
+                                         int64_t max_length, c10::Device device, const model::BatchColumns& columns = {});
 
 /// A results table: the protocol, then one row per result, one column per metric, written for a terminal.
 std::string format_results_table(const std::vector<EvaluationResult>& results);

@@ -10,14 +10,11 @@
 #include <string>
 #include <unordered_map>
 
+#include "seqrec/model/batch.h"
 #include "seqrec/model/fast_dropout.h"
 #include "seqrec/model/model_config.h"
 
 namespace seqrec::model {
-
-/// Side-feature tensors by column name: [B, L] (int64 categorical ids or float32 values) for list columns,
-/// [B] for session-level scalars (broadcast along the sequence).
-using FeatureMap = std::unordered_map<std::string, torch::Tensor>;
 
 /// One continuous feature as a vector: a Linear + ReLU projection, or a soft one-hot embedding (softmax over
 /// learned bins, then a weighted sum of the bins' embeddings).
@@ -37,7 +34,8 @@ TORCH_MODULE(ContinuousEncoder);
 class InputBlockImpl : public torch::nn::Module {
  public:
   explicit InputBlockImpl(const ModelConfig& resolved);
-  /// items [B, L] int64, masked [B, L] bool (or undefined). Returns [B, L, d_model].
+  /// items [B, L] int64, masked [B, L] bool (or undefined). Returns [B, L, d_model]. A list feature shorter than
+  /// the items (inference's appended [MASK] position) is padded with 0.
   torch::Tensor forward(const torch::Tensor& items, const torch::Tensor& masked, const FeatureMap& features = {});
 
   torch::nn::Embedding item_embedding{nullptr};

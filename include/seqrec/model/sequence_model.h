@@ -19,23 +19,27 @@ class SequenceModelImpl : public SessionModel {
   explicit SequenceModelImpl(const ModelConfig& config);
 
   int64_t training_sequence_length() const override;
-  torch::Tensor training_loss(const torch::Tensor& items) override;
-  torch::Tensor next_item_scores(const torch::Tensor& items, const torch::Tensor& lengths) override;
-  std::pair<torch::Tensor, torch::Tensor> next_item_top_k(const torch::Tensor& items, const torch::Tensor& lengths,
-                                                          int64_t k) override;
+  using SessionModel::next_item_scores;
+  using SessionModel::next_item_top_k;
+  using SessionModel::training_loss;
+  torch::Tensor training_loss(const TrainingBatch& batch) override;
+  torch::Tensor next_item_scores(const PrefixBatch& batch) override;
+  std::pair<torch::Tensor, torch::Tensor> next_item_top_k(const PrefixBatch& batch, int64_t k) override;
+  std::vector<torch::Tensor> task_outputs(const PrefixBatch& batch) override;
   const ModelConfig& config() const override { return config_; }
   const ModelConfig& resolved() const { return resolved_; }
 
-  /// The training loss with side features and session-task targets (by column name).
-  torch::Tensor training_loss(const torch::Tensor& items, const FeatureMap& features, const FeatureMap& task_targets);
   /// Body output for a masked batch ([B, L, D], or [B, P, D] under plm's target mapping).
   /// With query_rows [B], only that position of each row is needed; the result may then be [B, 1, D].
   torch::Tensor encode(const MaskedBatch& batch, const FeatureMap& features = {}, const torch::Tensor& query_rows = {});
-  /// Session-task outputs ([B] each, in config order) for sessions items [B, L] (lengths [B]).
-  std::vector<torch::Tensor> task_outputs(const torch::Tensor& items, const torch::Tensor& lengths, const FeatureMap& features = {});
+  /// Raw session-task outputs (logits for binary tasks), [B] each in config order.
+  std::vector<torch::Tensor> task_logits(const PrefixBatch& batch);
 
   /// The body's output at the position that predicts the next item: [B, D].
-  torch::Tensor next_item_hidden(const torch::Tensor& items, const torch::Tensor& lengths);
+  torch::Tensor next_item_hidden(const PrefixBatch& batch);
+  torch::Tensor next_item_hidden(const torch::Tensor& items, const torch::Tensor& lengths) {
+    return next_item_hidden(PrefixBatch{items, lengths, {}, {}});
+  }
   /// Reads a checkpoint's weights; also reads seqrec 0.1 GPT-2 checkpoints (flat parameter names).
   void load(torch::serialize::InputArchive& archive) override;
 

@@ -46,6 +46,10 @@ class Schema {
   static Schema from_json(const nlohmann::json& j);
   void save(const std::filesystem::path& path) const;
   static Schema load(const std::filesystem::path& path);
+  /// The schema of a data folder: `<dir>/schema.json`, else NVTabular's `<dir>/schema.pbtxt`.
+  static Schema load_folder(const std::filesystem::path& dir);
+  /// The file load_folder reads (schema.json, else schema.pbtxt; schema.json when neither exists).
+  static std::filesystem::path folder_schema_path(const std::filesystem::path& dir);
 };
 
 }  // namespace seqrec::schema

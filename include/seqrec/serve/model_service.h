@@ -62,6 +62,8 @@ class ModelService {
   nlohmann::json model_config() const;
   /// The raw event columns the model takes, in order: (name, preferred datatype).
   std::vector<std::pair<std::string, std::string>> input_columns() const;
+  /// The outputs a request may ask for: session_id, item_ids, item_id_scores, then one per session task.
+  std::vector<std::string> output_names() const;
 
   /// Validates the request, sessionizes its raw events with the saved workflow, scores them through the batcher.
   /// Throws ServeError with 400/404/503 for the caller's problems. Records metrics, except the request total,

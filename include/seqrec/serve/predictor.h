@@ -1,5 +1,6 @@
 #pragma once
 #include <filesystem>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -14,12 +15,16 @@ struct Recommendation {
   std::string session_id;
   std::vector<std::string> items;  ///< raw item ids, best first
   std::vector<float> scores;  ///< the model's logits (an ensemble: log mean probability; a kNN hybrid: probability)
+  /// With PredictOptions::task_outputs: each session task's output by its target column (a probability for a binary
+  /// task, the value for a regression), in the model's task order.
+  std::vector<std::pair<std::string, float>> task_outputs;
 };
 
 /// What to return for one session.
 struct PredictOptions {
   int64_t top_k = 10;         ///< recommendations per session (> 0; capped at the catalogue)
   bool exclude_seen = false;  ///< never recommend an item the session already holds
+  bool task_outputs = false;  ///< also return the model's session-task outputs
 };
 
 /// The fitted workflow and a trained model together: raw events in, raw item ids out.
@@ -61,12 +66,18 @@ class Predictor {
   c10::Device device() const { return device_; }
 
   const etl::Workflow& workflow() const { return workflow_; }
+  /// The raw columns a request carries (Workflow::request_input), with those the model's side features are made from
+  /// required: a request without one is refused, never scored with null features.
+  etl::InputSpec request_input(const etl::RequestNames& names = {}) const;
 
  private:
+  void update_feature_inputs();
   etl::Workflow workflow_;
   std::shared_ptr<model::SessionModel> model_;
   c10::Device device_;
   std::vector<std::shared_ptr<model::SessionModel>> ensemble_;  ///< models averaged with model_
+  model::BatchColumns columns_;  ///< the side features the model and the ensemble members read
+  std::set<std::string> feature_inputs_;  ///< the raw input columns those features are made from
   std::shared_ptr<const model::SessionKnn> knn_;
   double knn_weight_ = 0.0;
 };
