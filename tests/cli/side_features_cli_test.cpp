@@ -83,6 +83,25 @@ class SideFeaturesCliTest : public test::TempDirTest {
     EXPECT_EQ(r.exit_code, 0) << r.output;
     return r.output;
   }
+  /// Starts `seqrec serve` on path("bundle") over loopback; returns its HTTP port once ready, else 0. TearDown stops it.
+  int start_server() {
+    const int port = test::free_port();
+    if (std::system((std::string(SEQREC_CLI_PATH) + " serve --bundle " + q(path("bundle")) + " --http-port " +
+                     std::to_string(port) + " --grpc-port -1 --metrics-port -1 --threads 1 > " + q(path("serve.log")) +
+                     " 2>&1 & echo $! > " + q(path("pid"))).c_str()) != 0)
+      return 0;
+    httplib::Client client("127.0.0.1", port);
+    for (int i = 0; i < 300; ++i) {
+      auto res = client.Get("/v2/health/ready");
+      if (res && res->status == 200) return port;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    return 0;
+  }
+  void TearDown() override {
+    if (std::filesystem::exists(path("pid"))) std::system(("kill -TERM $(cat " + q(path("pid")) + ")").c_str());
+    TempDirTest::TearDown();
+  }
   /// The test split's evaluation of `run` as JSON (its first result).
   json evaluate(const std::string& run) {
     auto r = run_cli("evaluate --data " + q(path("data")) + " --run " + q(path(run)) + " --split test --k 1,10 --json -", "",
@@ -138,19 +157,10 @@ TEST_F(SideFeaturesCliTest, ACategoricalHintReachesTrainingEvaluationPredictionA
   EXPECT_NE(refused.output.find("hint"), std::string::npos) << refused.output;
 
   // The server gives the same top-k for the same raw events, and a 400 naming the missing feature column.
-  const int port = test::free_port();
-  ASSERT_EQ(std::system((std::string(SEQREC_CLI_PATH) + " serve --bundle " + q(path("bundle")) + " --http-port " +
-                         std::to_string(port) + " --grpc-port -1 --metrics-port -1 --threads 1 > " + q(path("serve.log")) +
-                         " 2>&1 & echo $! > " + q(path("pid"))).c_str()), 0);
+  const int port = start_server();
+  ASSERT_GT(port, 0) << read_text_file(path("serve.log"));
   httplib::Client client("127.0.0.1", port);
   client.set_read_timeout(20, 0);
-  bool ready = false;
-  for (int i = 0; i < 300 && !ready; ++i) {
-    auto res = client.Get("/v2/health/ready");
-    ready = res && res->status == 200;
-    if (!ready) std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
-  ASSERT_TRUE(ready) << read_text_file(path("serve.log"));
   json columns = {{"session", json::array()}, {"item", json::array()}, {"ts", json::array()}, {"hint", json::array()},
                   {"level", json::array()}, {"segment", json::array()}, {"converted", json::array()}};
   std::istringstream lines(request);
@@ -189,7 +199,6 @@ TEST_F(SideFeaturesCliTest, ACategoricalHintReachesTrainingEvaluationPredictionA
   ASSERT_TRUE(res);
   EXPECT_EQ(res->status, 400);
   EXPECT_NE(res->body.find("hint"), std::string::npos) << res->body;
-  std::system(("kill -TERM $(cat " + q(path("pid")) + ")").c_str());
 }
 
 TEST_F(SideFeaturesCliTest, AContinuousLevelIsFoundBySoftOneHotAndByProjection) {
@@ -231,6 +240,65 @@ TEST_F(SideFeaturesCliTest, ASessionTaskTrainsBesideNextItemAndIsReportedAndServ
   const double s2 = recs[0].at("tasks").at("converted-first").get<double>(), s3 = recs[1].at("tasks").at("converted-first").get<double>();
   EXPECT_GT(s2, 0.6) << "segment s2 converts";
   EXPECT_LT(s3, 0.4) << "segment s3 does not";
+}
+
+// OTTO's layout (session, aid, ts, type in clicks/carts/orders): the event type is a list feature and "the session
+// orders" a binary session target, made in the workflow by IsIn and a Groupby max; the server returns the task output.
+TEST_F(SideFeaturesCliTest, EventTypesAreAFeatureAndTheSessionOrdersIsATaskTheServerReturns) {
+  std::mt19937 rng(3);
+  std::string events = "session,aid,ts,type\n";
+  for (int s = 0; s < 600; ++s) {
+    const bool orders = rng() % 5 < 2;
+    const int length = 5 + static_cast<int>(rng() % 6);
+    for (int e = 0; e < length; ++e) {
+      const char* type = orders && e == length - 2 ? "orders" : rng() % 4 == 0 ? "carts" : "clicks";
+      events += std::to_string(s) + "," + std::to_string(100 + rng() % 40) + "," + std::to_string(1659304800000LL + s * 100000 + e * 1000) +
+                "," + type + "\n";
+    }
+  }
+  write("events.csv", events);
+  write("workflow.json", R"({
+    "input": {"format": "csv", "columns": {"session": {"type": "string", "required": true}, "aid": {"type": "string", "required": true},
+      "ts": {"type": "timestamp", "format": "ms", "required": true}, "type": "string"}},
+    "steps": [
+      {"op": "IsIn", "columns": "type", "values": ["orders"], "out": "ordered"},
+      {"op": "Categorify", "columns": ["aid", "type"]},
+      {"op": "Groupby", "by": "session", "sort": ["ts"], "aggs": {"aid": ["list"], "type": ["list"], "ts": ["list", "first"], "ordered": ["max"]}}
+    ],
+    "output": {"session_id": "session", "item": "aid-list", "timestamp": "ts-list", "time": "ts-first"},
+    "split": {"method": "random", "valid_fraction": 0.15, "test_fraction": 0.15, "seed": 1},
+    "events": {"session": "session", "item": "aid", "timestamp": "ts"}
+  })");
+  ASSERT_EQ(run_cli("etl run --workflow " + q(path("workflow.json")) + " --input " + q(path("events.csv")) + " --out " +
+                    q(path("data"))).exit_code, 0);
+  write("task.yaml", "tasks:\n  - type: binary\n    target: ordered-max\n");
+  EXPECT_NE(train("otto", "--model-config " + q(path("task.yaml"))).find("side features: type-list"), std::string::npos);
+  const auto tasks = evaluate("otto").at("task_metrics");
+  EXPECT_GT(tasks.at("ordered-max/auc").get<double>(), 0.95) << tasks.dump();
+
+  ASSERT_EQ(run_cli("export --data " + q(path("data")) + " --run " + q(path("otto")) + " --out " + q(path("bundle")) +
+                    " --model-name recs").exit_code, 0);
+  const int port = start_server();
+  ASSERT_GT(port, 0) << read_text_file(path("serve.log"));
+  httplib::Client client("127.0.0.1", port);
+  client.set_read_timeout(20, 0);
+  const json request = {{"inputs", {{{"name", "session"}, {"datatype", "BYTES"}, {"shape", {4}}, {"data", {"a", "a", "b", "b"}}},
+                                    {{"name", "aid"}, {"datatype", "BYTES"}, {"shape", {4}}, {"data", {"101", "102", "101", "102"}}},
+                                    {{"name", "ts"}, {"datatype", "INT64"}, {"shape", {4}}, {"data", {1, 2, 1, 2}}},
+                                    {{"name", "type"}, {"datatype", "BYTES"}, {"shape", {4}}, {"data", {"clicks", "orders", "clicks", "clicks"}}}}},
+                        {"outputs", {{{"name", "item_ids"}}, {{"name", "ordered-max/binary_classification_task"}}}}};
+  auto res = client.Post("/v2/models/recs/infer", request.dump(), "application/json");
+  ASSERT_TRUE(res);
+  ASSERT_EQ(res->status, 200) << res->body;
+  const auto outputs = json::parse(res->body).at("outputs");
+  ASSERT_EQ(outputs.size(), 2u);
+  EXPECT_EQ(outputs[1].at("name"), "ordered-max/binary_classification_task");
+  EXPECT_EQ(outputs[1].at("shape"), json::array({2}));
+  EXPECT_GT(outputs[1].at("data")[0].get<double>(), 0.8) << "session a ordered";
+  EXPECT_LT(outputs[1].at("data")[1].get<double>(), 0.2) << "session b did not";
+  res = client.Get("/v2/models/recs");
+  ASSERT_TRUE(res);
+  EXPECT_NE(res->body.find("ordered-max/binary_classification_task"), std::string::npos) << "the metadata lists it";
 }
 
 TEST_F(SideFeaturesCliTest, BadFeatureRequestsAreRefusedNamingTheColumn) {

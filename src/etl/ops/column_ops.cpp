@@ -1,5 +1,6 @@
-// Rename, AddTags, Drop and Select: column bookkeeping.
+// Rename, AddTags, Drop and Select: column bookkeeping; IsIn: a 0/1 flag from a value list.
 #include <algorithm>
+#include <set>
 
 #include "etl/ops/op_util.h"
 
@@ -89,6 +90,38 @@ class Drop : public Op {
   std::vector<std::string> columns_;
 };
 
+/// 1 where a value is one of `values` (compared as text), else 0, nulls included: an int64 flag per value (lists stay
+/// lists), e.g. "this event is an order" from an event-type column, which a Groupby "max" turns into a session target.
+class IsIn : public Op {
+ public:
+  explicit IsIn(OpArgs& a) {
+    inputs_ = a.columns();
+    outputs_ = a.outputs_for(inputs_);
+    const auto values = a.strings("values", /*required=*/true);
+    SEQREC_CHECK(!values.empty(), a.label(), ": values must list at least one value");
+    values_.insert(values.begin(), values.end());
+  }
+  std::string name() const override { return "IsIn"; }
+  std::vector<std::string> inputs() const override { return inputs_; }
+  std::vector<std::string> outputs() const override { return outputs_; }
+  int64_t transform(Frame& frame) const override {
+    for (size_t k = 0; k < inputs_.size(); ++k) {
+      const Column& c = frame.at(inputs_[k], label_);
+      Column out(outputs_[k], DType::kInt64);
+      out.is_list = c.is_list;
+      out.offsets = c.offsets;
+      out.ints.resize(c.num_values());
+      for (size_t i = 0; i < c.num_values(); ++i) out.ints[i] = !c.is_null(i) && values_.count(c.text(i)) ? 1 : 0;
+      frame.set(std::move(out));
+    }
+    return 0;
+  }
+
+ private:
+  std::vector<std::string> inputs_, outputs_;
+  std::set<std::string> values_;
+};
+
 }  // namespace
 
 std::unique_ptr<Op> make_column_op(const std::string& name, OpArgs& args) {
@@ -96,6 +129,7 @@ std::unique_ptr<Op> make_column_op(const std::string& name, OpArgs& args) {
   if (name == "AddTags") return std::make_unique<AddTags>(args);
   if (name == "Drop") return std::make_unique<Drop>(args, false);
   if (name == "Select") return std::make_unique<Drop>(args, true);
+  if (name == "IsIn") return std::make_unique<IsIn>(args);
   return nullptr;
 }
 

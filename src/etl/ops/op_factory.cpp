@@ -111,7 +111,7 @@ void OpArgs::finish() const {
 std::vector<std::string> op_names() {
   return {"Categorify", "HashBucket", "Bucketize", "Normalize", "NormalizeMinMax", "LogOp", "FillMissing",
           "FillMedian", "Clip", "MakeTimestamp", "TimeFeatures", "ItemAge", "DifferenceLag", "Groupby",
-          "DropRepeats", "ListSlice", "Filter", "Dropna", "Rename", "AddTags", "Drop", "Select"};
+          "DropRepeats", "ListSlice", "Filter", "Dropna", "Rename", "AddTags", "Drop", "Select", "IsIn"};
 }
 
 std::unique_ptr<Op> make_op(const nlohmann::json& spec, const std::string& label) {
