@@ -89,7 +89,8 @@ json inspect_splits(const fs::path& sessions) {
 json inspect_data(const fs::path& path) {
   json j = {{"kind", "data"}, {"path", path.string()}};
   if (fs::exists(path / "workflow" / "workflow.json")) j["workflow"] = inspect_workflow(path / "workflow");
-  if (fs::exists(path / "schema.json")) j["schema"] = inspect_schema(path / "schema.json");
+  const auto schema = schema::Schema::folder_schema_path(path);  // schema.json, else NVTabular's schema.pbtxt
+  if (fs::exists(schema)) j["schema"] = inspect_schema(schema);
   j["splits"] = inspect_splits(path / "sessions");
   if (fs::exists(path / "sessions" / "windows.json"))
     j["windows"] = json::parse(read_text_file(path / "sessions" / "windows.json"));
@@ -105,13 +106,14 @@ json inspect_folder(const fs::path& path) {
   }
   if (fs::exists(path / "workflow.json")) return inspect_workflow(path);
   if (fs::exists(path / "checkpoint.pt")) return inspect_checkpoint(path / "checkpoint.pt");
-  if (fs::exists(path / "schema.json") || fs::exists(path / "workflow" / "workflow.json")) return inspect_data(path);
+  if (fs::exists(path / "schema.json") || fs::exists(path / "schema.pbtxt") || fs::exists(path / "workflow" / "workflow.json"))
+    return inspect_data(path);
   if (json splits = inspect_splits(path); !splits.empty())
     return {{"kind", "sessions_root"}, {"path", path.string()}, {"splits", splits}};
   throw InvalidInput("'" + path.string() +
                      "' is not something seqrec knows: expected a bundle (manifest.json), a fitted workflow "
                      "(workflow.json), a sessions folder, a run folder (checkpoint.pt) or an ETL output folder "
-                     "(schema.json, sessions/)");
+                     "(schema.json or schema.pbtxt, sessions/)");
 }
 
 json inspect_path(const fs::path& path) {
@@ -132,7 +134,9 @@ json inspect_path(const fs::path& path) {
     if (format == "seqrec-sessions") return inspect_sessions(path.parent_path());
     return inspect_schema(path);
   }
-  throw InvalidInput("'" + path.string() + "' is not something seqrec knows: expected a .pt checkpoint, a schema.json or a folder");
+  if (path.extension() == ".pbtxt") return inspect_schema(path);
+  throw InvalidInput("'" + path.string() + "' is not something seqrec knows: expected a .pt checkpoint, a schema.json, "
+                     "a schema.pbtxt or a folder");
 }
 
 }  // namespace

@@ -301,6 +301,24 @@ TEST_F(SideFeaturesCliTest, EventTypesAreAFeatureAndTheSessionOrdersIsATaskTheSe
   EXPECT_NE(res->body.find("ordered-max/binary_classification_task"), std::string::npos) << "the metadata lists it";
 }
 
+TEST_F(SideFeaturesCliTest, FeaturesComeFromNvtabularsSchemaPbtxtWhenThereIsNoSchemaJson) {
+  make_data(Planted::kHint);
+  auto dump = [&](const std::string& data) {
+    auto r = run_cli("train --data " + q(path(data)) + " --run " + q(path("x")) + " --dump-config");
+    EXPECT_EQ(r.exit_code, 0) << r.output;
+    return json::parse(r.output.substr(r.output.find('{'))).at("model").at("input").at("features");
+  };
+  std::filesystem::copy(path("data"), path("pbtxt_only"), std::filesystem::copy_options::recursive);
+  std::filesystem::remove(path("pbtxt_only/schema.json"));
+  const auto from_json = dump("data");
+  ASSERT_EQ(from_json.size(), 3u);
+  EXPECT_EQ(dump("pbtxt_only"), from_json);
+  // One schema, two spellings: a model trained from the pbtxt evaluates on the schema.json folder.
+  auto trained = run_cli("train --data " + q(path("pbtxt_only")) + " --run " + q(path("pb")) + " --epochs 1 --d-model 16 --threads 2");
+  ASSERT_EQ(trained.exit_code, 0) << trained.output;
+  evaluate("pb");
+}
+
 TEST_F(SideFeaturesCliTest, BadFeatureRequestsAreRefusedNamingTheColumn) {
   make_data(Planted::kHint);
   auto r = run_cli("train --data " + q(path("data")) + " --run " + q(path("x")) + " --features hnt-list --dump-config");
