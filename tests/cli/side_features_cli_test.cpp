@@ -195,6 +195,12 @@ TEST_F(SideFeaturesCliTest, ACategoricalHintReachesTrainingEvaluationPredictionA
   ASSERT_EQ(item_ids.size(), 60u);
   for (size_t s = 0; s < recs.size(); ++s)
     for (size_t j = 0; j < 3; ++j) EXPECT_EQ(item_ids[s * 3 + j], recs[s].at("item_ids")[j]) << "session " << s << " rank " << j;
+  // An unknown hint takes the OOV id and a missing one the null id, as unknown items do: scored, not refused.
+  columns["hint"][0] = "never-seen";
+  columns["hint"][1] = "";
+  res = infer({"session", "item", "ts", "hint", "level", "segment", "converted"});
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 200) << res->body;
   res = infer({"session", "item", "ts", "level", "segment", "converted"});
   ASSERT_TRUE(res);
   EXPECT_EQ(res->status, 400);
