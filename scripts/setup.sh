@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what seqrec needs to build and test: Debian's packages, then the project's venv (.venv) with a pinned
-# torch wheel, whose LibTorch seqrec links. Idempotent: quiet when all is there.
+# torch wheel, whose LibTorch seqrec links, and a pinned pyarrow wheel, whose Arrow C++ (Parquet) seqrec links. Idempotent: quiet when all is there.
 #   SEQREC_TORCH=cpu   (default) torch 2.13.0, the CPU wheel
 #   SEQREC_TORCH=cuda  torch 2.14.1, the CUDA wheel (several GB; builds need nvcc, see scripts/check_cuda_build.sh)
 #   SEQREC_VENV=DIR    where the venv lives (default .venv beside this folder)
@@ -53,4 +53,13 @@ if [ "$have" != "$want" ]; then
   [ -x "$venv/bin/python" ] || "$python" -m venv "$venv"
   "$venv/bin/pip" install -q --disable-pip-version-check "$torch_pin" numpy 2>&1 | grep -v "^WARNING: Location" >&2 || true
   "$venv/bin/python" -c 'import torch' || { echo "[setup] $torch_pin did not install into $venv" >&2; exit 1; }
+fi
+# Arrow C++ (libarrow, libparquet and their headers) comes with the pyarrow wheel: seqrec reads and writes Parquet
+# through it (cmake/SeqrecArrow.cmake), and the tests make their Parquet fixtures with its Python side.
+arrow_pin="pyarrow==26.0.1"
+have_arrow="$("$venv/bin/python" -c 'import pyarrow; print(pyarrow.__version__)' 2>/dev/null || true)"
+if [ "$have_arrow" != "${arrow_pin#pyarrow==}" ]; then
+  echo "[setup] installing $arrow_pin into $venv (Arrow C++ for Parquet)" >&2
+  "$venv/bin/pip" install -q --disable-pip-version-check "$arrow_pin" 2>&1 | grep -v "^WARNING: Location" >&2 || true
+  "$venv/bin/python" -c 'import pyarrow.parquet' || { echo "[setup] $arrow_pin did not install into $venv" >&2; exit 1; }
 fi

@@ -1,4 +1,5 @@
 #include "seqrec/etl/event_reader.h"
+#include "seqrec/etl/parquet.h"
 
 #include <zlib.h>
 
@@ -44,7 +45,7 @@ bool ends_with(const std::string& s, const std::string& suffix) {
 
 const Choices<InputFormat>& input_formats() {
   static const Choices<InputFormat> choices = {
-      {"auto", InputFormat::kAuto}, {"csv", InputFormat::kCsv}, {"tsv", InputFormat::kTsv}, {"jsonl", InputFormat::kJsonl}};
+      {"auto", InputFormat::kAuto}, {"csv", InputFormat::kCsv}, {"tsv", InputFormat::kTsv}, {"jsonl", InputFormat::kJsonl}, {"parquet", InputFormat::kParquet}};
   return choices;
 }
 
@@ -340,7 +341,6 @@ Frame empty_input_frame(const InputSpec& spec) {
 namespace {
 
 constexpr size_t kMaxFieldBytes = 65536;                // an id or a label, never a document
-constexpr int64_t kLatestTimestampMs = 7258118400000;   // 2200-01-01T00:00:00Z
 
 bool valid_utf8(std::string_view s) {
   for (size_t i = 0; i < s.size();) {
@@ -411,7 +411,7 @@ bool append_text_value(std::string_view text, const InputColumn& spec, Column& c
                    ": epoch seconds, milliseconds or ISO-8601)";
         return false;
       }
-      if (*ts < 0 || *ts >= kLatestTimestampMs) {
+      if (!timestamp_in_range(*ts)) {
         *problem = "timestamp '" + row_excerpt(text) + "' is outside 1970-01-01 .. 2199-12-31 (check its unit)";
         return false;
       }
@@ -552,6 +552,11 @@ class BadRows {
 
 void read_frames(const std::string& path, const InputSpec& spec, const ReaderOptions& options, ReadStats& stats,
                  const std::function<void(Frame&&)>& consume) {
+  // A .parquet file or a folder of them is Parquet whatever text format the workflow names for its other inputs.
+  if (spec.format == InputFormat::kParquet || is_parquet_input(path)) {
+    read_parquet_frames(path, spec, options, stats, consume);
+    return;
+  }
   TextSource source(path);
   Layout layout;
   layout.path = path;

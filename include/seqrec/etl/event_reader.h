@@ -14,9 +14,10 @@
 
 namespace seqrec::etl {
 
-/// The text layout of raw event files; kAuto decides from the file's extension (.tsv, .jsonl/.ndjson, else csv).
-enum class InputFormat { kAuto, kCsv, kTsv, kJsonl };
-const Choices<InputFormat>& input_formats();  ///< auto, csv, tsv, jsonl
+/// The layout of raw event files; kAuto decides from the path (.parquet or a folder of them, .tsv, .jsonl/.ndjson,
+/// else csv). Parquet is read by etl/parquet.h.
+enum class InputFormat { kAuto, kCsv, kTsv, kJsonl, kParquet };
+const Choices<InputFormat>& input_formats();  ///< auto, csv, tsv, jsonl, parquet
 
 /// What a bad row does: stop the run with its file:line:field (kError), be counted (kSkip), or be counted and kept
 /// with its reason in a rejects file (kQuarantine).
@@ -63,7 +64,7 @@ struct ReaderOptions {
   std::filesystem::path quarantine;   ///< rejects file for on_bad_row=quarantine (TSV: file, line, reason, row)
 };
 
-/// Reads `path` (CSV/TSV/JSON Lines, gzip-compressed or not) in chunks, calling `consume` with typed frames
+/// Reads `path` (CSV/TSV/JSON Lines, gzip-compressed or not; Parquet files and folders go to read_parquet_frames) in chunks, calling `consume` with typed frames
 /// of at most about chunk_bytes of text each, in file order. Strict by default: the first bad row throws
 /// InvalidInput with file:line:column, the column's name and the row's text.
 void read_frames(const std::string& path, const InputSpec& spec, const ReaderOptions& options, ReadStats& stats,

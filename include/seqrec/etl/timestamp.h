@@ -6,6 +6,10 @@
 
 namespace seqrec::etl {
 
+/// Timestamps outside 1970-01-01 .. 2199-12-31 are bad values (a wrong unit, a sentinel), never stored.
+inline constexpr int64_t kLatestTimestampMs = 7258118400000;  // 2200-01-01T00:00:00Z
+inline bool timestamp_in_range(int64_t ms) { return ms >= 0 && ms < kLatestTimestampMs; }
+
 /// How a timestamp column is written.
 enum class TimestampFormat { kAuto, kSeconds, kMilliseconds, kIso8601 };
 
