@@ -12,6 +12,7 @@
 #include "seqrec/model/baseline.h"
 #include "seqrec/model/ensemble.h"
 #include "seqrec/model/session_knn.h"
+#include "seqrec/schema/parquet_sessions.h"
 #include "seqrec/schema/schema.h"
 #include "seqrec/export/checkpoint.h"
 
@@ -91,7 +92,7 @@ class EvaluationData {
  public:
   EvaluationData(const EvaluateFlags& f, c10::Device device)
       : f_(f), dir_(f.data), device_(device), schema_(schema::Schema::load_folder(dir_)),
-        sessions_(schema::read_sessions(dir_ / "sessions" / f.split)) {}
+        sessions_(schema::read_split(dir_, f.split)) {}
 
   const schema::Schema& schema() const { return schema_; }
   const schema::SessionTable& sessions() const { return sessions_; }
@@ -100,7 +101,7 @@ class EvaluationData {
   int64_t first_item_id() const { return schema_.item_column().first_value_id; }
 
   const schema::SessionTable& train() {
-    if (!train_) train_ = schema::read_sessions(dir_ / "sessions" / "train");
+    if (!train_) train_ = schema::read_split(dir_, "train");
     return *train_;
   }
   std::shared_ptr<model::SessionKnn> session_knn(bool for_hybrid) {

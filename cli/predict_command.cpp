@@ -7,6 +7,7 @@
 #include "seqrec/common/error.h"
 #include "seqrec/common/io.h"
 #include "seqrec/common/runtime.h"
+#include "seqrec/schema/parquet_sessions.h"
 #include "seqrec/schema/schema.h"
 #include "seqrec/serve/predictor.h"
 
@@ -75,7 +76,7 @@ void add_predict_command(CLI::App& app) {
         predictor.add_ensemble_member(std::filesystem::path(run) / "checkpoint.pt", fingerprint, schema);
     }
     if (f->hybrid_sknn >= 0)
-      predictor.set_knn_hybrid(schema::read_sessions(std::filesystem::path(f->data) / "sessions" / "train"), f->hybrid_sknn, f->knn);
+      predictor.set_knn_hybrid(schema::read_split(f->data, "train"), f->hybrid_sknn, f->knn);
 
     // The request file takes the fitted workflow's own road: its raw input columns (the session, item and timestamp
     // columns also under session_id/item_id/timestamp or the names the flags give), read by the ETL's reader.

@@ -11,6 +11,7 @@
 #include "seqrec/common/runtime.h"
 #include "seqrec/model/schema_features.h"
 #include "seqrec/schema/session_dataset.h"
+#include "seqrec/schema/parquet_sessions.h"
 #include "seqrec/schema/schema.h"
 #include "seqrec/train/time_windows.h"
 #include "seqrec/train/trainer.h"
@@ -205,8 +206,8 @@ void train_time_windows(const TrainFlags& f, const Resolved& r, const schema::Sc
 
 void train_on_splits(const TrainFlags& f, const Resolved& r, const schema::Schema& schema, train::Trainer& trainer) {
   const std::filesystem::path data(f.data);
-  auto train = schema::read_sessions(data / "sessions" / "train");
-  auto valid = schema::read_sessions(data / "sessions" / "valid");
+  auto train = schema::read_split(data, "train");
+  auto valid = schema::read_split(data, "valid");
   std::fprintf(stderr, "[train] %lld train and %lld valid sessions, %lld item ids\n", static_cast<long long>(train.size()),
                static_cast<long long>(valid.size()), static_cast<long long>(r.model.num_items));
   std::string features;

@@ -62,3 +62,39 @@ bad = table.set_column(2, "timestamp", pa.array([t * 1000000000 for t in columns
 pq.write_table(bad.slice(0, 20), os.path.join(out, "bad_timestamps.parquet"))
 data = open(os.path.join(out, "events_snappy.parquet"), "rb").read()
 open(os.path.join(out, "truncated.parquet"), "wb").write(data[: len(data) // 2])
+
+# NVTabular's processed output: one row per session, list columns, a Merlin schema.pbtxt beside the splits (train
+# as one file, valid as a folder of part files, test as one file). Item a is always followed by succ(a), so a model
+# trained on it must learn that; the schema is NVTabular's own text (tests/data/etl/nvtabular_schema.pbtxt's layout).
+nvt = os.path.join(out, "nvt")
+shutil.rmtree(nvt, ignore_errors=True)
+os.makedirs(os.path.join(nvt, "valid"))
+succ = lambda a: 3 + ((a - 3) * 7 + 1) % 50
+
+
+def sessions(count, first_id):
+    ids, items, categories, prices, days = [], [], [], [], []
+    for s in range(count):
+        n = 3 + rng.randrange(8)
+        a = 3 + rng.randrange(50)
+        seq = []
+        for _ in range(n):
+            seq.append(a)
+            a = succ(a)
+        ids.append(first_id + s)
+        items.append(seq)
+        categories.append([3 + x % 4 for x in seq])
+        prices.append([round(rng.uniform(-2, 3), 3) for _ in seq])
+        days.append(1 + s % 3)
+    return pa.table({"session_id": pa.array(ids, pa.int64()), "item_id-list": pa.array(items, pa.list_(pa.int64())),
+                     "category-list": pa.array(categories, pa.list_(pa.int64())),
+                     "price_log_norm-list": pa.array(prices, pa.list_(pa.float32())),
+                     "day_index-first": pa.array(days, pa.int64())})
+
+
+pq.write_table(sessions(600, 0), os.path.join(nvt, "train.parquet"), compression="snappy", row_group_size=200)
+valid = sessions(120, 1000)
+pq.write_table(valid.slice(0, 60), os.path.join(nvt, "valid", "part.0.parquet"))
+pq.write_table(valid.slice(60), os.path.join(nvt, "valid", "part.1.parquet"))
+pq.write_table(sessions(120, 2000), os.path.join(nvt, "test.parquet"), compression="zstd")
+shutil.copy(os.path.join(out, "..", "etl", "nvtabular_schema.pbtxt"), os.path.join(nvt, "schema.pbtxt"))
